@@ -1,0 +1,457 @@
+/* job.c - the job state machine. */
+#define _GNU_SOURCE
+#include "job.h"
+#include "child.h"
+#include "log.h"
+#include "proto.h"
+#include "seccomp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef JR_LIBEXECDIR
+#define JR_LIBEXECDIR "/usr/local/libexec/jobrun"
+#endif
+
+static void finish(struct jr_job *job);
+
+static void fail_internal(struct jr_job *job, struct jr_err *err)
+{
+	job->outcome.internal_error = true;
+	snprintf(job->outcome.message, sizeof(job->outcome.message), "%s", err->msg);
+}
+
+static void reject(struct jr_job *job, struct jr_err *err)
+{
+	job->outcome.rejected = true;
+	snprintf(job->outcome.message, sizeof(job->outcome.message), "%s", err->msg);
+}
+
+/* jobrun-init sits beside the jobrun binary (build tree, or an install into one directory),
+ * else in JR_LIBEXECDIR. It must be owned by root and writable by nobody else. */
+static int open_init(struct jr_err *err)
+{
+	char self[PATH_MAX], path[PATH_MAX + 16];
+	struct stat st;
+	ssize_t n;
+	char *slash;
+	int fd = -1;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(path, sizeof(path), "%s/jobrun-init", self);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+		}
+	}
+	if (fd < 0) {
+		snprintf(path, sizeof(path), "%s/jobrun-init", JR_LIBEXECDIR);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return jr_err_set(err, errno, "open %s", path);
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		close(fd);
+		return jr_err_set(err, EPERM, "%s must be a root-owned file writable only by root",
+				  path);
+	}
+	return fd;
+}
+
+static int make_dir(const char *path, struct jr_err *err)
+{
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return jr_err_set(err, errno, "create %s", path);
+	return 0;
+}
+
+static int build_init_argv(struct jr_job *job)
+{
+	const struct jr_spec *spec = job->spec;
+	struct jr_strv *a = &job->init_argv;
+	char buf[64];
+	size_t i;
+	int r = 0;
+
+#define PUSHF(...) (snprintf(buf, sizeof(buf), __VA_ARGS__), jr_strv_push(a, buf))
+	r |= jr_strv_push(a, "jobrun-init");
+	r |= PUSHF("%u", (unsigned)job->lease.uid);
+	r |= PUSHF("%u", (unsigned)job->lease.uid);
+	r |= PUSHF("%u", (unsigned)job->lease.init_uid);
+	r |= PUSHF("%u", (unsigned)job->lease.init_uid);
+	r |= PUSHF("%llu", (unsigned long long)spec->open_files);
+	if (spec->stack_bytes == 0)
+		r |= jr_strv_push(a, "-");
+	else if (spec->stack_bytes == JR_UNLIMITED)
+		r |= jr_strv_push(a, "inf");
+	else
+		r |= PUSHF("%llu", (unsigned long long)spec->stack_bytes);
+	if (spec->file_size == JR_UNLIMITED)
+		r |= jr_strv_push(a, "inf");
+	else
+		r |= PUSHF("%llu", (unsigned long long)spec->file_size);
+	r |= jr_strv_push(a, "/job");
+	r |= jr_strv_push(a, "--");
+#undef PUSHF
+	for (i = 0; i < spec->argv.n; i++)
+		r |= jr_strv_push(a, spec->argv.v[i]);
+	return r ? -ENOMEM : 0;
+}
+
+/* Where the job's output goes: a file of the caller's, or a copy of jobrun's own fd. */
+static int open_dest(const char *path, int own_fd, struct jr_err *err)
+{
+	int fd;
+
+	if (!path) {
+		fd = fcntl(own_fd, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0)
+			return jr_err_set(err, errno, "dup fd %d", own_fd);
+		return fd;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+	if (fd < 0)
+		return jr_err_set(err, errno, "open output file %s", path);
+	return fd;
+}
+
+struct launch_fds {
+	int init, seccomp, in;
+	int status[2], out[2], err[2];
+};
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void close_launch_fds(struct launch_fds *f)
+{
+	close_fd(&f->init);
+	close_fd(&f->seccomp);
+	close_fd(&f->in);
+	close_fd(&f->status[0]);
+	close_fd(&f->status[1]);
+	close_fd(&f->out[0]);
+	close_fd(&f->out[1]);
+	close_fd(&f->err[0]);
+	close_fd(&f->err[1]);
+}
+
+/* Caller's files: a problem with them rejects the job (RJ), it is not jobrun's fault. */
+static int open_caller_files(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
+{
+	const struct jr_spec *spec = job->spec;
+	const char *in = spec->stdin_path ? spec->stdin_path : "/dev/null";
+	struct stat st;
+
+	f->in = open(in, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (f->in < 0)
+		return jr_err_set(err, errno, "open stdin file %s", in);
+	if (fstat(f->in, &st) < 0 || S_ISDIR(st.st_mode))
+		return jr_err_set(err, EISDIR, "stdin file %s", in);
+	fcntl(f->in, F_SETFL, 0);
+	if (spec->workdir && (stat(spec->workdir, &st) < 0 || !S_ISDIR(st.st_mode)))
+		return jr_err_set(err, errno ? errno : ENOTDIR, "working directory %s",
+				  spec->workdir);
+	job->out_dest = open_dest(spec->stdout_path, 1, err);
+	if (job->out_dest < 0)
+		return job->out_dest;
+	job->err_dest = open_dest(spec->stderr_path, 2, err);
+	if (job->err_dest < 0)
+		return job->err_dest;
+	return 0;
+}
+
+static int prepare(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
+{
+	const struct jr_spec *spec = job->spec;
+	char root[PATH_MAX], scratch[PATH_MAX];
+	struct jr_ids ids;
+	int r;
+
+	r = jr_uid_acquire(spec->runtime_dir, spec->uid_base, spec->uid_count, &job->lease, err);
+	if (r < 0)
+		return r;
+	snprintf(root, sizeof(root), "%s/root", spec->runtime_dir);
+	snprintf(scratch, sizeof(scratch), "%s/scratch", spec->runtime_dir);
+	if (make_dir(root, err) < 0 || make_dir(scratch, err) < 0)
+		return -err->code;
+	ids.uid = job->lease.uid;
+	ids.gid = job->lease.uid;
+	r = jr_plan_build(&job->plan, spec, &ids, root, scratch, err);
+	if (r < 0)
+		return r;
+	if (build_init_argv(job) < 0)
+		return jr_err_set(err, ENOMEM, "jobrun-init arguments");
+	f->init = open_init(err);
+	if (f->init < 0)
+		return f->init;
+	f->seccomp = jr_seccomp_export(err);
+	if (f->seccomp < 0)
+		return f->seccomp;
+	if (pipe2(f->status, O_CLOEXEC) < 0 || pipe2(f->out, O_CLOEXEC) < 0 ||
+	    pipe2(f->err, O_CLOEXEC) < 0)
+		return jr_err_set(err, errno, "pipe");
+	fcntl(f->status[0], F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+static void describe_msg(struct jr_job *job, const struct jr_msg *m)
+{
+	struct jr_outcome *o = &job->outcome;
+	char step[256];
+
+	switch (m->kind) {
+	case JR_MSG_SETUP_FAILED:
+		o->internal_error = true;
+		if (m->stage == JR_STAGE_PLAN)
+			jr_plan_describe(&job->plan, (size_t)m->step, step, sizeof(step));
+		else
+			snprintf(step, sizeof(step), "%s", jr_stage_name(m->stage));
+		snprintf(o->message, sizeof(o->message), "sandbox set-up failed: %s: %s", step,
+			 strerror(m->err));
+		break;
+	case JR_MSG_INIT_FAILED:
+		o->internal_error = true;
+		snprintf(o->message, sizeof(o->message), "jobrun-init failed: %s: %s",
+			 jr_stage_name(m->stage), strerror(m->err));
+		break;
+	case JR_MSG_EXEC_FAILED:
+		o->exec_failed = true;
+		o->exec_errno = m->err;
+		snprintf(o->message, sizeof(o->message), "cannot execute '%s': %s",
+			 job->spec->argv.v[0], strerror(m->err));
+		break;
+	case JR_MSG_EXITED:
+		o->have_status = true;
+		o->wstatus = m->wstatus;
+		break;
+	default:
+		o->internal_error = true;
+		snprintf(o->message, sizeof(o->message), "unknown status record %d", m->kind);
+	}
+}
+
+static void read_status(struct jr_job *job)
+{
+	struct jr_msg m;
+	ssize_t n;
+
+	for (;;) {
+		n = read(job->status_fd, &m, sizeof(m));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(m))
+			break;
+		describe_msg(job, &m);
+	}
+}
+
+static void maybe_finish(struct jr_job *job)
+{
+	if (job->state == JR_JOB_DRAINING && job->out.eof && job->err.eof)
+		finish(job);
+}
+
+static void pump_eof_cb(struct jr_pump *p)
+{
+	maybe_finish(p->data);
+}
+
+static void exit_cb(uv_poll_t *h, int status, int events)
+{
+	struct jr_job *job = h->data;
+	siginfo_t si;
+
+	(void)status;
+	(void)events;
+	memset(&si, 0, sizeof(si));
+	if (waitid((idtype_t)P_PIDFD, (id_t)job->pidfd, &si, WEXITED | WNOHANG) < 0 ||
+	    si.si_pid == 0)
+		return; /* spurious */
+	uv_poll_stop(h);
+	uv_timer_stop(&job->timer);
+	job->result.wall_usec = (uv_hrtime() - job->t0) / 1000;
+	clock_gettime(CLOCK_REALTIME, &job->result.end);
+	read_status(job);
+	job->state = JR_JOB_DRAINING;
+	maybe_finish(job);
+}
+
+static void kill_job(struct jr_job *job)
+{
+	if (job->pidfd >= 0 && job->state == JR_JOB_RUNNING &&
+	    syscall(SYS_pidfd_send_signal, job->pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+		jr_error("job=%s kill: %s", job->spec->id, strerror(errno));
+}
+
+static void wall_cb(uv_timer_t *t)
+{
+	struct jr_job *job = t->data;
+
+	if (job->state != JR_JOB_RUNNING) { /* a start that failed: finish from the loop */
+		finish(job);
+		return;
+	}
+	job->outcome.timed_out_wall = true;
+	jr_info("job=%s wall-clock limit reached: killing", job->spec->id);
+	kill_job(job);
+}
+
+void jr_job_cancel(struct jr_job *job, const char *why)
+{
+	if (job->state != JR_JOB_RUNNING)
+		return;
+	job->outcome.internal_error = true;
+	snprintf(job->outcome.message, sizeof(job->outcome.message), "%s", why);
+	kill_job(job);
+}
+
+static int launch(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
+{
+	struct jr_launch l = {
+		.plan = &job->plan, .init_argv = job->init_argv.v, .init_envp = job->spec->env.v,
+		.init_fd = f->init, .status_fd = f->status[1], .seccomp_fd = f->seccomp,
+		.stdin_fd = f->in, .stdout_fd = f->out[1], .stderr_fd = f->err[1], .cgroup_fd = -1,
+	};
+	static char *const empty_env[] = { NULL };
+	int r;
+
+	if (!l.init_envp)
+		l.init_envp = empty_env;
+	clock_gettime(CLOCK_REALTIME, &job->result.start);
+	job->t0 = uv_hrtime();
+	job->pid = jr_child_spawn(&l, &job->pidfd, err);
+	if (job->pid < 0)
+		return job->pid;
+	job->state = JR_JOB_RUNNING;
+	job->status_fd = f->status[0];
+	f->status[0] = -1;
+	r = jr_pump_start(&job->out, job->loop, f->out[0], job->out_dest, &job->result.out,
+			  pump_eof_cb, err);
+	f->out[0] = -1;
+	if (r == 0)
+		r = jr_pump_start(&job->err, job->loop, f->err[0], job->err_dest, &job->result.err,
+				  pump_eof_cb, err);
+	f->err[0] = -1;
+	if (r == 0)
+		r = uv_poll_init(job->loop, &job->exit_poll, job->pidfd);
+	if (r == 0)
+		r = uv_poll_start(&job->exit_poll, UV_READABLE, exit_cb);
+	if (r < 0) {
+		siginfo_t si;
+
+		kill_job(job);
+		waitid((idtype_t)P_PIDFD, (id_t)job->pidfd, &si, WEXITED);
+		job->state = JR_JOB_NEW;
+		return jr_err_set(err, -r, "watching the job");
+	}
+	if (job->spec->wall_usec)
+		uv_timer_start(&job->timer, wall_cb, (job->spec->wall_usec + 999) / 1000, 0);
+	return 0;
+}
+
+void jr_job_start(struct jr_job *job, uv_loop_t *loop, const struct jr_spec *spec,
+		  jr_job_done_cb done_cb)
+{
+	struct launch_fds f = { -1, -1, -1, { -1, -1 }, { -1, -1 }, { -1, -1 } };
+	struct jr_err err;
+	int r;
+
+	memset(job, 0, sizeof(*job));
+	jr_err_clear(&err);
+	job->loop = loop;
+	job->spec = spec;
+	job->done_cb = done_cb;
+	job->pidfd = job->status_fd = job->out_dest = job->err_dest = -1;
+	job->lease.fd = -1;
+	job->out.data = job->err.data = job;
+	job->result.out.limit = job->result.err.limit = spec->output_limit;
+	uv_timer_init(loop, &job->timer);
+	job->timer.data = job;
+	job->exit_poll.data = job;
+
+	r = open_caller_files(job, &f, &err);
+	if (r < 0) {
+		reject(job, &err);
+	} else if (prepare(job, &f, &err) < 0 || launch(job, &f, &err) < 0) {
+		fail_internal(job, &err);
+	}
+	close_launch_fds(&f);
+	if (job->state != JR_JOB_RUNNING) {
+		clock_gettime(CLOCK_REALTIME, &job->result.start);
+		job->result.end = job->result.start;
+		uv_timer_start(&job->timer, wall_cb, 0, 0);
+	}
+}
+
+static void closed_cb(uv_handle_t *h)
+{
+	struct jr_job *job = h->data;
+
+	if (--job->closing > 0)
+		return;
+	close_fd(&job->pidfd);
+	close_fd(&job->status_fd);
+	close_fd(&job->out_dest);
+	close_fd(&job->err_dest);
+	jr_uid_release(&job->lease);
+	jr_plan_free(&job->plan);
+	jr_strv_free(&job->init_argv);
+	job->state = JR_JOB_DONE;
+	job->done_cb(job);
+}
+
+static void close_handle(struct jr_job *job, uv_handle_t *h)
+{
+	if (h->loop && !uv_is_closing(h)) {
+		h->data = job;
+		job->closing++;
+		uv_close(h, closed_cb);
+	}
+}
+
+static void close_pump(struct jr_job *job, struct jr_pump *p)
+{
+	if (p->open) {
+		p->pipe.data = job;
+		job->closing++;
+		jr_pump_close(p, closed_cb);
+	}
+}
+
+/* The one finish path: decide, then release everything; done_cb when the last handle closed. */
+static void finish(struct jr_job *job)
+{
+	job->result.uid = job->lease.uid;
+	job->result.gid = job->lease.uid;
+	jr_result_decide(&job->result, &job->outcome);
+	if (job->out.write_errno || job->err.write_errno)
+		jr_warn("job=%s writing the job's output failed: %s", job->spec->id,
+			strerror(job->out.write_errno ? job->out.write_errno
+						      : job->err.write_errno));
+	jr_info("job=%s finished: %s %s", job->spec->id, jr_verdict_name(job->result.verdict),
+		job->result.message);
+	job->state = JR_JOB_CLOSING;
+	/* close callbacks always run later, from the loop: counting here cannot race them */
+	close_handle(job, (uv_handle_t *)&job->timer); /* always initialised: closing >= 1 */
+	close_handle(job, (uv_handle_t *)&job->exit_poll);
+	close_pump(job, &job->out);
+	close_pump(job, &job->err);
+}

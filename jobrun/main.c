@@ -1,0 +1,36 @@
+/* main.c - jobrun's command line: dispatch to subcommands. */
+#include "run.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifndef JR_VERSION
+#define JR_VERSION "0.1.0"
+#endif
+
+static const char usage[] =
+	"usage: jobrun COMMAND [ARGS...]\n"
+	"  run [OPTIONS] -- CMD...   run one command isolated, print its result (JSON)\n"
+	"  version                   print the version\n"
+	"  help                      this text\n"
+	"`jobrun run --help` lists the options of run.\n";
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "run"))
+		return jr_cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+		printf("jobrun %s\n", JR_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	fprintf(stderr, "jobrun: unknown command '%s'\n%s", argv[1], usage);
+	return 2;
+}

@@ -1,0 +1,64 @@
+/* plan.h - the sandbox as data: a flat list of steps built (and allocated) in the parent,
+ * executed by the clone child without allocating (child.c). A failing step is reported by its
+ * index, so jobrun can name exactly what failed ("bind /usr -> /usr: ENOENT"). */
+#ifndef JR_PLAN_H
+#define JR_PLAN_H
+
+#include "err.h"
+#include "spec.h"
+
+#include <stddef.h>
+#include <sys/types.h>
+
+enum jr_step_kind {
+	JR_STEP_PRIVATE,   /* make the whole mount tree private (MS_REC|MS_PRIVATE) */
+	JR_STEP_HOSTNAME,  /* sethostname(src) */
+	JR_STEP_LOOPBACK,  /* bring lo up */
+	JR_STEP_TMPFS,     /* mount a tmpfs at dst with options data, mount flags */
+	JR_STEP_PROC,      /* mount procfs at dst with options data */
+	JR_STEP_MKDIR,     /* mkdir dst mode, chown uid:gid */
+	JR_STEP_FILE,      /* create dst (mode) holding len bytes of src */
+	JR_STEP_SYMLINK,   /* symlink dst -> src */
+	JR_STEP_BIND,      /* bind src at dst (recursive if rec), mount attributes attr */
+	JR_STEP_PIVOT,     /* pivot_root into dst, detach the old root */
+	JR_STEP_SETATTR,   /* set mount attributes attr on the mount at dst (not recursive) */
+};
+
+struct jr_step {
+	enum jr_step_kind kind;
+	const char *src;
+	const char *dst;
+	const char *data;
+	size_t len;
+	unsigned long flags;
+	unsigned long long attr;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	int rec;
+};
+
+struct jr_plan {
+	struct jr_step *steps;
+	size_t n, cap;
+	struct jr_strv strings; /* owns every string the steps point to */
+};
+
+/* Identity of the job inside the sandbox. */
+struct jr_ids {
+	uid_t uid;
+	gid_t gid;
+};
+
+/* Build the plan for spec: root and scratch are empty host directories to mount on (inside the
+ * child's private mount namespace only). Host paths are examined here (lstat), so the plan
+ * mirrors symlinks like /bin -> usr/bin and skips default binds that do not exist. */
+int jr_plan_build(struct jr_plan *plan, const struct jr_spec *spec, const struct jr_ids *ids,
+		  const char *root, const char *scratch, struct jr_err *err);
+
+/* Describe step i for messages: "bind /usr at /usr". */
+void jr_plan_describe(const struct jr_plan *plan, size_t i, char *buf, size_t len);
+
+void jr_plan_free(struct jr_plan *plan);
+
+#endif

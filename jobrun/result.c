@@ -1,0 +1,174 @@
+/* result.c - the verdict rule and the JSON result. jansson is included here only. */
+#define _GNU_SOURCE
+#include "result.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *jr_verdict_name(enum jr_verdict v)
+{
+	switch (v) {
+	case JR_OK: return "OK";
+	case JR_RE: return "RE";
+	case JR_SG: return "SG";
+	case JR_OL: return "OL";
+	case JR_TO: return "TO";
+	case JR_RJ: return "RJ";
+	case JR_XX: return "XX";
+	}
+	return "XX";
+}
+
+static void set_message(struct jr_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void set_message(struct jr_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->message, sizeof(r->message), fmt, ap);
+	va_end(ap);
+}
+
+void jr_result_decide(struct jr_result *r, const struct jr_outcome *o)
+{
+	r->exited = false;
+	r->exit_code = 0;
+	r->signal = 0;
+	r->limit = NULL;
+	if (o->have_status && WIFEXITED(o->wstatus)) {
+		r->exited = true;
+		r->exit_code = WEXITSTATUS(o->wstatus);
+	} else if (o->have_status && WIFSIGNALED(o->wstatus)) {
+		r->signal = WTERMSIG(o->wstatus);
+	}
+
+	if (o->internal_error) {
+		r->verdict = JR_XX;
+		set_message(r, "%s", o->message);
+	} else if (o->rejected) {
+		r->verdict = JR_RJ;
+		set_message(r, "%s", o->message);
+	} else if (o->exec_failed) {
+		r->verdict = JR_RJ;
+		set_message(r, "%s", o->message);
+	} else if (!o->have_status && !o->timed_out_wall) {
+		r->verdict = JR_XX;
+		set_message(r, "the job ended without a status from jobrun-init");
+	} else if (o->timed_out_wall) {
+		r->verdict = JR_TO;
+		r->limit = "wall";
+		set_message(r, "wall-clock limit exceeded");
+	} else if (r->out.truncated || r->err.truncated) {
+		r->verdict = JR_OL;
+		r->limit = "output";
+		set_message(r, "output limit exceeded on %s",
+			    r->out.truncated ? (r->err.truncated ? "stdout and stderr" : "stdout")
+					     : "stderr");
+	} else if (r->signal) {
+		r->verdict = JR_SG;
+		set_message(r, "killed by signal %d (%s)", r->signal, sigabbrev_np(r->signal) ?
+			    sigabbrev_np(r->signal) : "?");
+	} else if (r->exit_code) {
+		r->verdict = JR_RE;
+		set_message(r, "exited with status %d", r->exit_code);
+	} else {
+		r->verdict = JR_OK;
+		r->message[0] = '\0';
+	}
+}
+
+int jr_result_exit_status(const struct jr_result *r)
+{
+	switch (r->verdict) {
+	case JR_OK: return 0;
+	case JR_XX: return 2;
+	case JR_RE:
+	case JR_SG:
+	case JR_OL:
+	case JR_TO:
+	case JR_RJ: return 1;
+	}
+	return 2;
+}
+
+static json_t *timestamp(const struct timespec *ts)
+{
+	char buf[64];
+	struct tm tm;
+
+	gmtime_r(&ts->tv_sec, &tm);
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts->tv_nsec / 1000);
+	return json_string(buf);
+}
+
+static json_t *stream_json(const struct jr_stream *s)
+{
+	return json_pack("{s:I, s:I, s:b}", "bytes", (json_int_t)s->bytes, "limit",
+			 (json_int_t)s->limit, "truncated", s->truncated);
+}
+
+static json_t *limit_or_null(uint64_t v)
+{
+	return (v == 0 || v == JR_UNLIMITED) ? json_null() : json_integer((json_int_t)v);
+}
+
+static json_t *limits_json(const struct jr_spec *spec)
+{
+	return json_pack("{s:o, s:I, s:I, s:I, s:o, s:o}",
+			 "wall_seconds", spec->wall_usec ? json_real((double)spec->wall_usec / 1e6)
+							 : json_null(),
+			 "output_bytes", (json_int_t)spec->output_limit,
+			 "disk_bytes", (json_int_t)spec->disk_bytes,
+			 "open_files", (json_int_t)spec->open_files,
+			 "stack_bytes", limit_or_null(spec->stack_bytes),
+			 "file_size_bytes", limit_or_null(spec->file_size));
+}
+
+static json_t *isolation_json(const struct jr_result *r, const struct jr_spec *spec)
+{
+	return json_pack("{s:[ssssss], s:I, s:I, s:s, s:b, s:b, s:b, s:s, s:s}",
+			 "namespaces", "pid", "net", "uts", "ipc", "mnt", "cgroup",
+			 "uid", (json_int_t)r->uid, "gid", (json_int_t)r->gid,
+			 "hostname", spec->hostname,
+			 "seccomp", 1, "no_new_privs", 1, "capabilities", 0,
+			 "network", "loopback",
+			 "workdir", spec->workdir ? spec->workdir : "tmpfs");
+}
+
+char *jr_result_json(const struct jr_result *r, const struct jr_spec *spec)
+{
+	char host[256] = "";
+	json_t *o;
+	char *s;
+
+	gethostname(host, sizeof(host) - 1);
+	o = json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:o, s:f, s:o, s:o, s:o, s:o, s:s, s:o, "
+		      "s:o}",
+		      "version", JR_RESULT_VERSION,
+		      "id", spec->id ? spec->id : "",
+		      "verdict", jr_verdict_name(r->verdict),
+		      "message", r->message,
+		      "exit_code", r->exited ? json_integer(r->exit_code) : json_null(),
+		      "signal", r->signal ? json_integer(r->signal) : json_null(),
+		      "limit", r->limit ? json_string(r->limit) : json_null(),
+		      "wall_seconds", (double)r->wall_usec / 1e6,
+		      "start_time", timestamp(&r->start),
+		      "end_time", timestamp(&r->end),
+		      "stdout", stream_json(&r->out),
+		      "stderr", stream_json(&r->err),
+		      "host", host,
+		      "limits", limits_json(spec),
+		      "isolation", isolation_json(r, spec));
+	if (!o)
+		return NULL;
+	s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+	json_decref(o);
+	return s;
+}

@@ -1,0 +1,66 @@
+/* result.h - what happened to a job, the verdict rule, and the JSON contract (README.md). */
+#ifndef JR_RESULT_H
+#define JR_RESULT_H
+
+#include "spec.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#define JR_RESULT_VERSION 1
+
+enum jr_verdict {
+	JR_OK,
+	JR_RE, /* nonzero exit */
+	JR_SG, /* killed by a signal */
+	JR_OL, /* output limit */
+	JR_TO, /* time limit */
+	JR_RJ, /* rejected: could not start (bad input, command not found) */
+	JR_XX, /* internal error: jobrun's fault */
+};
+
+struct jr_stream {
+	uint64_t bytes;   /* everything the job wrote, including what was discarded */
+	uint64_t limit;
+	bool truncated;
+};
+
+/* Facts gathered while the job ran; the verdict is derived from them. */
+struct jr_outcome {
+	bool internal_error;    /* with message */
+	bool rejected;          /* with message */
+	bool exec_failed;       /* the command could not be executed */
+	int exec_errno;
+	bool timed_out_wall;
+	bool have_status;       /* wstatus is the command's */
+	int wstatus;
+	char message[512];
+};
+
+struct jr_result {
+	enum jr_verdict verdict;
+	char message[512];
+	bool exited;
+	int exit_code;          /* valid when exited */
+	int signal;             /* 0 when not killed by a signal */
+	const char *limit;      /* "wall", or NULL */
+	uint64_t wall_usec;
+	struct timespec start, end;
+	struct jr_stream out, err;
+	uid_t uid;
+	gid_t gid;
+};
+
+const char *jr_verdict_name(enum jr_verdict v);
+
+/* Apply the verdict rule (first that applies wins: XX RJ TO OL SG RE OK) to an outcome. */
+void jr_result_decide(struct jr_result *r, const struct jr_outcome *o);
+
+/* Exit status of `jobrun run`: 0 OK, 1 any job verdict, 2 XX. */
+int jr_result_exit_status(const struct jr_result *r);
+
+/* The result as JSON text (caller frees), or NULL on allocation failure. */
+char *jr_result_json(const struct jr_result *r, const struct jr_spec *spec);
+
+#endif

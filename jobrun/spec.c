@@ -1,0 +1,86 @@
+/* spec.c - job specification defaults and string lists. */
+#include "spec.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int jr_strv_push_take(struct jr_strv *sv, char *s)
+{
+	char **v;
+
+	if (!s)
+		return -ENOMEM;
+	v = realloc(sv->v, (sv->n + 2) * sizeof(*v));
+	if (!v) {
+		free(s);
+		return -ENOMEM;
+	}
+	v[sv->n++] = s;
+	v[sv->n] = NULL;
+	sv->v = v;
+	return 0;
+}
+
+int jr_strv_push(struct jr_strv *sv, const char *s)
+{
+	return jr_strv_push_take(sv, strdup(s));
+}
+
+void jr_strv_free(struct jr_strv *sv)
+{
+	size_t i;
+
+	for (i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = 0;
+}
+
+static const char *const default_sys_binds[] = {
+	"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+};
+
+/* What dynamically linked programs, locales and time zones need; nothing secret. */
+static const char *const default_etc_files[] = {
+	"/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
+	"/etc/localtime", "/etc/nsswitch.conf", "/etc/locale.alias", "/etc/mime.types",
+};
+
+void jr_spec_init(struct jr_spec *spec)
+{
+	size_t i;
+
+	memset(spec, 0, sizeof(*spec));
+	spec->output_limit = 64ULL << 20;
+	spec->disk_bytes = 256ULL << 20;
+	spec->open_files = 256;
+	spec->stack_bytes = 0;
+	spec->file_size = JR_UNLIMITED;
+	spec->uid_base = 1500000000;
+	spec->uid_count = 10000;
+	spec->hostname = strdup("jobrun");
+	spec->runtime_dir = strdup("/run/jobrun");
+	for (i = 0; i < sizeof(default_sys_binds) / sizeof(default_sys_binds[0]); i++)
+		jr_strv_push(&spec->sys_binds, default_sys_binds[i]);
+	for (i = 0; i < sizeof(default_etc_files) / sizeof(default_etc_files[0]); i++)
+		jr_strv_push(&spec->etc_files, default_etc_files[i]);
+}
+
+void jr_spec_free(struct jr_spec *spec)
+{
+	free(spec->id);
+	jr_strv_free(&spec->argv);
+	jr_strv_free(&spec->env);
+	free(spec->workdir);
+	free(spec->hostname);
+	free(spec->stdin_path);
+	free(spec->stdout_path);
+	free(spec->stderr_path);
+	free(spec->result_path);
+	free(spec->runtime_dir);
+	jr_strv_free(&spec->sys_binds);
+	jr_strv_free(&spec->etc_files);
+	memset(spec, 0, sizeof(*spec));
+}

@@ -1,0 +1,50 @@
+/* spec.h - everything one job needs, validated, as plain data. */
+#ifndef JR_SPEC_H
+#define JR_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define JR_UNLIMITED UINT64_MAX
+
+/* A string list (NULL-terminated array, owned). */
+struct jr_strv {
+	char **v;
+	size_t n;
+};
+
+int jr_strv_push(struct jr_strv *sv, const char *s);
+int jr_strv_push_take(struct jr_strv *sv, char *s);
+void jr_strv_free(struct jr_strv *sv);
+
+struct jr_spec {
+	char *id;
+	struct jr_strv argv;     /* the command */
+	struct jr_strv env;      /* NAME=VALUE, the job's whole environment */
+	char *workdir;           /* host directory bound at /job; NULL: a fresh tmpfs */
+	char *hostname;
+	char *stdin_path;        /* NULL: /dev/null */
+	char *stdout_path;       /* NULL: jobrun's own stdout */
+	char *stderr_path;       /* NULL: jobrun's own stderr */
+	char *result_path;       /* NULL: the result goes to stdout */
+	char *runtime_dir;       /* jobrun's private mount points and uid locks */
+	struct jr_strv sys_binds; /* host paths bound read-only at the same place */
+	struct jr_strv etc_files; /* files under /etc bound read-only when present */
+
+	uint64_t wall_usec;      /* 0: no limit */
+	uint64_t output_limit;   /* bytes per stream */
+	uint64_t disk_bytes;     /* size of the tmpfs holding /job, /tmp and /dev/shm */
+	uint64_t open_files;     /* RLIMIT_NOFILE */
+	uint64_t stack_bytes;    /* RLIMIT_STACK; JR_UNLIMITED = unlimited, 0 = unchanged */
+	uint64_t file_size;      /* RLIMIT_FSIZE; JR_UNLIMITED = unlimited */
+
+	uid_t uid_base;          /* job uids: [uid_base, uid_base + uid_count) */
+	unsigned uid_count;      /* jobrun-init uids: the next uid_count uids */
+};
+
+/* Defaults documented in README.md and jobrun(1). */
+void jr_spec_init(struct jr_spec *spec);
+void jr_spec_free(struct jr_spec *spec);
+
+#endif
