@@ -1,4 +1,5 @@
 /* main.c - jobrun's command line: dispatch to subcommands. */
+#include "check.h"
 #include "run.h"
 
 #include <stdio.h>
@@ -11,6 +12,7 @@
 static const char usage[] =
 	"usage: jobrun COMMAND [ARGS...]\n"
 	"  run [OPTIONS] -- CMD...   run one command isolated, print its result (JSON)\n"
+	"  check                     what this host offers; exit 1 if limits cannot be enforced\n"
 	"  version                   print the version\n"
 	"  help                      this text\n"
 	"`jobrun run --help` lists the options of run.\n";
@@ -23,6 +25,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return jr_cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check"))
+		return jr_cmd_check(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		printf("jobrun %s\n", JR_VERSION);
 		return 0;

@@ -1,0 +1,38 @@
+/* cgroup-internal.h - what cgroup.c shares with its two backends. */
+#ifndef JR_CGROUP_INTERNAL_H
+#define JR_CGROUP_INTERNAL_H
+
+#include "cgroup.h"
+
+#include <stddef.h>
+
+struct jr_cg_ops {
+	/* Make parent (jobrun/ under a hierarchy) ready to hold job cgroups using controller c. */
+	int (*prepare_parent)(const char *own, const char *parent, enum jr_ctrl c,
+			      struct jr_err *err);
+	/* Write the limits of controller c into the job's directory. */
+	int (*apply)(const char *dir, enum jr_ctrl c, const struct jr_cg_limits *lim,
+		     struct jr_err *err);
+	/* Add what controller c counts to u. */
+	void (*read)(const char *dir, enum jr_ctrl c, struct jr_usage *u);
+	int (*cpu_usec)(const char *dir, uint64_t *usec);
+	/* Kill every process in dir; 1 when some were left to kill, 0 when empty, <0 error. */
+	int (*kill)(const char *dir);
+};
+
+extern const struct jr_cg_ops jr_cg_v1_ops;
+extern const struct jr_cg_ops jr_cg_v2_ops;
+
+/* Small file helpers: dir/name. Return 0 or -errno. */
+int jr_cg_write(const char *dir, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int jr_cg_read_text(const char *dir, const char *name, char *buf, size_t len);
+int jr_cg_read_u64(const char *dir, const char *name, uint64_t *v);
+int jr_cg_exists(const char *dir, const char *name);
+/* The backend of a hierarchy version, and its kill. */
+const struct jr_cg_ops *jr_cg_ops_of(int version);
+int jr_cg_ops_kill(const char *dir, int version);
+/* Kill every pid listed in dir/cgroup.procs; 1 when the list was not empty. */
+int jr_cg_kill_procs(const char *dir);
+
+#endif

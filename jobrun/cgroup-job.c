@@ -1,0 +1,273 @@
+/* cgroup-job.c - one job's cgroup: create (fresh, limits written), read, kill, remove. */
+#define _GNU_SOURCE
+#include "cgroup-internal.h"
+#include "spec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static bool requested(enum jr_ctrl c, const struct jr_cg_limits *lim)
+{
+	switch (c) {
+	case JR_CG_MEMORY: return lim->memory != 0;
+	case JR_CG_CPU: return lim->cpus_milli || lim->cpu_weight;
+	case JR_CG_PIDS: return lim->pids != 0;
+	case JR_CG_IO: return lim->io_rbps || lim->io_wbps || lim->io_riops || lim->io_wiops;
+	case JR_CG_CPUSET: return lim->cpuset != NULL;
+	case JR_CG_CPUACCT:
+	case JR_CG_N:
+		return false;
+	}
+	return false;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Kill and remove a job directory left by a jobrun that died (same slot: we hold its lease). */
+static int remove_leftover(const char *dir, int version, struct jr_err *err)
+{
+	int i;
+
+	for (i = 0; i < 200 && jr_cg_ops_kill(dir, version) > 0; i++)
+		sleep_ms(5);
+	if (rmdir(dir) < 0)
+		return jr_err_set(err, errno, "remove leftover cgroup %s", dir);
+	return 0;
+}
+
+static int make_job_dir(const char *parent, const char *dir, int version, struct jr_err *err)
+{
+	int attempt;
+
+	for (attempt = 0; attempt < 3; attempt++) {
+		if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+			return jr_err_set(err, errno, "create %s", parent);
+		if (mkdir(dir, 0755) == 0)
+			return 0;
+		if (errno == EEXIST) {
+			if (remove_leftover(dir, version, err) < 0)
+				return -err->code;
+			continue;
+		}
+		if (errno != ENOENT) /* ENOENT: another jobrun removed parent just now */
+			return jr_err_set(err, errno, "create %s", dir);
+	}
+	return jr_err_set(err, EAGAIN, "create %s", dir);
+}
+
+/* The same directory already used by another controller (comounted v1, or v2)? */
+static int shared_dir(const struct jr_cgroup *cg, const char *dir)
+{
+	int c;
+
+	for (c = 0; c < JR_CG_N; c++)
+		if (cg->dir[c] && !strcmp(cg->dir[c], dir))
+			return 1;
+	return 0;
+}
+
+static int create_one(struct jr_cgroup *cg, const struct jr_cg_host *h, const char *parent_rel,
+		      unsigned slot, enum jr_ctrl c, const struct jr_cg_limits *lim,
+		      struct jr_err *err)
+{
+	const struct jr_cg_ctrl *x = &h->ctrl[c];
+	char *own = NULL, *parent = NULL, *dir = NULL;
+	int r;
+
+	if (parent_rel)
+		r = asprintf(&own, "%s%s", x->mount, parent_rel);
+	else
+		r = asprintf(&own, "%s", x->own);
+	if (r < 0 || asprintf(&parent, "%s/jobrun", own) < 0 ||
+	    asprintf(&dir, "%s/job-%u", parent, slot) < 0) {
+		r = jr_err_set(err, ENOMEM, "cgroup paths");
+		goto out;
+	}
+	if (!shared_dir(cg, dir)) {
+		r = make_job_dir(parent, dir, x->version, err);
+		if (r < 0)
+			goto out;
+	}
+	cg->dir[c] = dir;
+	dir = NULL;
+	r = jr_cg_ops_of(x->version)->prepare_parent(own, parent, c, err);
+	if (r == 0)
+		r = jr_cg_ops_of(x->version)->apply(cg->dir[c], c, lim, err);
+out:
+	free(own);
+	free(parent);
+	free(dir);
+	return r;
+}
+
+static int open_entry(struct jr_cgroup *cg, const struct jr_cg_host *h, struct jr_err *err)
+{
+	char path[4096];
+	int c, d, seen_v1 = 0, seen_v2 = 0;
+
+	for (c = 0; c < JR_CG_N; c++) {
+		if (!cg->dir[c])
+			continue;
+		if (h->ctrl[c].version == 2) {
+			seen_v2 = 1;
+			if (cg->v2_fd < 0) {
+				cg->v2_fd = open(cg->dir[c], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				if (cg->v2_fd < 0)
+					return jr_err_set(err, errno, "open %s", cg->dir[c]);
+			}
+			continue;
+		}
+		seen_v1 = 1;
+		for (d = 0; d < c; d++)
+			if (cg->dir[d] && !strcmp(cg->dir[d], cg->dir[c]))
+				break;
+		if (d < c)
+			continue; /* comounted: one write moves the process in both */
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cg->dir[c]);
+		cg->v1_procs[cg->nv1] = open(path, O_WRONLY | O_CLOEXEC);
+		if (cg->v1_procs[cg->nv1] < 0)
+			return jr_err_set(err, errno, "open %s", path);
+		cg->nv1++;
+	}
+	cg->version = seen_v1 && seen_v2 ? 3 : seen_v2 ? 2 : 1;
+	return 0;
+}
+
+int jr_cg_create(struct jr_cgroup *cg, const struct jr_cg_host *h, const char *parent,
+		 unsigned slot, const struct jr_cg_limits *lim, struct jr_err *err)
+{
+	int c, r;
+
+	memset(cg, 0, sizeof(*cg));
+	cg->v2_fd = -1;
+	for (c = 0; c < JR_CG_N; c++)
+		cg->v1_procs[c] = -1;
+	for (c = 0; c < JR_CG_N; c++) {
+		if (!h->ctrl[c].version) {
+			if (requested(c, lim)) {
+				r = jr_err_set(err, ENOTSUP, "cannot enforce the %s limit: no %s "
+					       "controller is available to jobrun here (see jobrun "
+					       "check)", jr_cg_ctrl_name(c), jr_cg_ctrl_name(c));
+				goto fail;
+			}
+			continue;
+		}
+		if (c == JR_CG_CPUSET && !lim->cpuset)
+			continue;
+		r = create_one(cg, h, parent, slot, (enum jr_ctrl)c, lim, err);
+		if (r < 0)
+			goto fail;
+	}
+	r = open_entry(cg, h, err);
+	if (r < 0)
+		goto fail;
+	return 0;
+fail:
+	jr_cg_destroy(cg, NULL);
+	return r;
+}
+
+void jr_cg_read(const struct jr_cgroup *cg, const struct jr_cg_host *h, struct jr_usage *u)
+{
+	int c;
+
+	memset(u, 0, sizeof(*u));
+	for (c = 0; c < JR_CG_N; c++)
+		if (cg->dir[c])
+			jr_cg_ops_of(h->ctrl[c].version)->read(cg->dir[c], (enum jr_ctrl)c, u);
+}
+
+int jr_cg_cpu_usec(const struct jr_cgroup *cg, const struct jr_cg_host *h, uint64_t *usec)
+{
+	if (!cg->dir[JR_CG_CPUACCT])
+		return -ENOENT;
+	return jr_cg_ops_of(h->ctrl[JR_CG_CPUACCT].version)->cpu_usec(cg->dir[JR_CG_CPUACCT], usec);
+}
+
+int jr_cg_ops_kill(const char *dir, int version)
+{
+	return jr_cg_ops_of(version)->kill(dir);
+}
+
+int jr_cg_kill_wait(const struct jr_cgroup *cg, const struct jr_cg_host *h, int timeout_ms,
+		    struct jr_err *err)
+{
+	char buf[256];
+	int waited = 0, c, left;
+
+	for (;;) {
+		left = -1;
+		for (c = 0; c < JR_CG_N; c++)
+			if (cg->dir[c] && jr_cg_ops_kill(cg->dir[c], h->ctrl[c].version) > 0)
+				left = c;
+		if (left < 0)
+			return 0;
+		if (waited >= timeout_ms)
+			break;
+		sleep_ms(waited < 20 ? 1 : 10);
+		waited += waited < 20 ? 1 : 10;
+	}
+	if (jr_cg_read_text(cg->dir[left], "cgroup.procs", buf, sizeof(buf)) < 0)
+		buf[0] = '\0';
+	for (c = 0; buf[c]; c++)
+		if (buf[c] == '\n')
+			buf[c] = ' ';
+	return jr_err_set(err, EBUSY, "cgroup %s still holds processes after %d ms: %s",
+			  cg->dir[left], timeout_ms, buf);
+}
+
+int jr_cg_destroy(struct jr_cgroup *cg, struct jr_err *err)
+{
+	int c, d, r = 0;
+
+	for (c = JR_CG_N - 1; c >= 0; c--) {
+		char *slash;
+
+		if (!cg->dir[c])
+			continue;
+		for (d = 0; d < c; d++)
+			if (cg->dir[d] && !strcmp(cg->dir[d], cg->dir[c]))
+				break;
+		if (d == c) {
+			if (rmdir(cg->dir[c]) < 0 && errno != ENOENT && r == 0)
+				r = jr_err_set(err, errno, "remove cgroup %s", cg->dir[c]);
+			/* and jobrun/ when no other job uses it (EBUSY/ENOTEMPTY otherwise) */
+			slash = strrchr(cg->dir[c], '/');
+			if (slash) {
+				*slash = '\0';
+				rmdir(cg->dir[c]);
+				*slash = '/';
+			}
+		}
+	}
+	jr_cg_release(cg);
+	return r;
+}
+
+void jr_cg_release(struct jr_cgroup *cg)
+{
+	int c;
+
+	for (c = 0; c < JR_CG_N; c++) {
+		free(cg->dir[c]);
+		cg->dir[c] = NULL;
+		if (cg->v1_procs[c] >= 0)
+			close(cg->v1_procs[c]);
+		cg->v1_procs[c] = -1;
+	}
+	if (cg->v2_fd >= 0)
+		close(cg->v2_fd);
+	cg->v2_fd = -1;
+	cg->nv1 = 0;
+}

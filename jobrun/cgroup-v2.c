@@ -1,0 +1,262 @@
+/* cgroup-v2.c - the cgroup v2 backend: one hierarchy, controllers enabled top-down through
+ * cgroup.subtree_control, no processes in inner cgroups (except the root). */
+#define _GNU_SOURCE
+#include "cgroup-internal.h"
+#include "spec.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *v2_name(enum jr_ctrl c)
+{
+	switch (c) {
+	case JR_CG_MEMORY: return "memory";
+	case JR_CG_CPU: return "cpu";
+	case JR_CG_PIDS: return "pids";
+	case JR_CG_IO: return "io";
+	case JR_CG_CPUSET: return "cpuset";
+	case JR_CG_CPUACCT:
+	case JR_CG_N:
+		return NULL;
+	}
+	return NULL;
+}
+
+static int enabled(const char *dir, const char *name)
+{
+	char buf[512], *tok, *save = NULL;
+
+	if (jr_cg_read_text(dir, "cgroup.subtree_control", buf, sizeof(buf)) < 0)
+		return 0;
+	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+		if (!strcmp(tok, name))
+			return 1;
+	return 0;
+}
+
+/* Only jobrun's own process is in dir: it may move itself into a leaf to free dir. */
+static int only_us(const char *dir)
+{
+	char buf[4096], *line, *save = NULL;
+	int n = 0;
+
+	if (jr_cg_read_text(dir, "cgroup.procs", buf, sizeof(buf)) < 0)
+		return 0;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (atoi(line) != getpid())
+			return 0;
+		n++;
+	}
+	return n == 1;
+}
+
+/* Enable controller name in dir's subtree_control. The no-internal-processes rule: a
+ * non-root cgroup with processes cannot enable controllers for its children. When the only
+ * process there is jobrun itself, it moves into the leaf <dir>/supervisor first. */
+static int enable(const char *dir, const char *name, struct jr_err *err)
+{
+	char leaf[4096];
+	int r;
+
+	if (enabled(dir, name))
+		return 0;
+	r = jr_cg_write(dir, "cgroup.subtree_control", "+%s", name);
+	if (r == -EBUSY && only_us(dir)) {
+		snprintf(leaf, sizeof(leaf), "%s/supervisor", dir);
+		if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
+			return jr_err_set(err, errno, "create %s", leaf);
+		r = jr_cg_write(leaf, "cgroup.procs", "0");
+		if (r < 0)
+			return jr_err_set(err, -r, "move jobrun into %s", leaf);
+		r = jr_cg_write(dir, "cgroup.subtree_control", "+%s", name);
+	}
+	if (r == -EBUSY)
+		return jr_err_set(err, EBUSY, "cannot enable the %s controller in %s: other "
+				  "processes live there (give jobrun a delegated cgroup: "
+				  "--cgroup-parent, or systemd Delegate=yes)", name, dir);
+	return r < 0 ? jr_err_set(err, -r, "enable %s in %s/cgroup.subtree_control", name, dir)
+		     : 0;
+}
+
+static int v2_prepare_parent(const char *own, const char *parent, enum jr_ctrl c,
+			     struct jr_err *err)
+{
+	const char *name = v2_name(c);
+
+	if (!name)
+		return 0;
+	if (enable(own, name, err) < 0 || enable(parent, name, err) < 0)
+		return -err->code;
+	return 0;
+}
+
+static int v2_io(const char *dir, const struct jr_cg_limits *lim, struct jr_err *err)
+{
+	char line[256];
+	unsigned d;
+	int r, n;
+
+	for (d = 0; d < lim->ndevs; d++) {
+		n = snprintf(line, sizeof(line), "%u:%u", lim->devs[d].major, lim->devs[d].minor);
+		if (lim->io_rbps)
+			n += snprintf(line + n, sizeof(line) - (size_t)n, " rbps=%llu",
+				      (unsigned long long)lim->io_rbps);
+		if (lim->io_wbps)
+			n += snprintf(line + n, sizeof(line) - (size_t)n, " wbps=%llu",
+				      (unsigned long long)lim->io_wbps);
+		if (lim->io_riops)
+			n += snprintf(line + n, sizeof(line) - (size_t)n, " riops=%llu",
+				      (unsigned long long)lim->io_riops);
+		if (lim->io_wiops)
+			snprintf(line + n, sizeof(line) - (size_t)n, " wiops=%llu",
+				 (unsigned long long)lim->io_wiops);
+		r = jr_cg_write(dir, "io.max", "%s", line);
+		if (r < 0)
+			return jr_err_set(err, -r, "%s/io.max '%s'", dir, line);
+	}
+	return 0;
+}
+
+static int v2_memory(const char *dir, const struct jr_cg_limits *lim, struct jr_err *err)
+{
+	int r;
+
+	if (!lim->memory)
+		return 0;
+	r = jr_cg_write(dir, "memory.max", "%llu", (unsigned long long)lim->memory);
+	if (r < 0)
+		return jr_err_set(err, -r, "%s/memory.max", dir);
+	if (lim->swap != JR_UNLIMITED) {
+		if (jr_cg_exists(dir, "memory.swap.max")) {
+			r = jr_cg_write(dir, "memory.swap.max", "%llu", (unsigned long long)lim->swap);
+			if (r < 0)
+				return jr_err_set(err, -r, "%s/memory.swap.max", dir);
+		}
+	}
+	/* the job dies as one: a partial kill leaves a job in a state nobody asked for */
+	if (jr_cg_exists(dir, "memory.oom.group") &&
+	    (r = jr_cg_write(dir, "memory.oom.group", "1")) < 0)
+		return jr_err_set(err, -r, "%s/memory.oom.group", dir);
+	return 0;
+}
+
+static int v2_apply(const char *dir, enum jr_ctrl c, const struct jr_cg_limits *lim,
+		    struct jr_err *err)
+{
+	int r = 0;
+
+	switch (c) {
+	case JR_CG_MEMORY:
+		return v2_memory(dir, lim, err);
+	case JR_CG_CPU:
+		if (lim->cpus_milli)
+			r = jr_cg_write(dir, "cpu.max", "%llu 100000",
+					(unsigned long long)lim->cpus_milli * 100);
+		if (r == 0 && lim->cpu_weight)
+			r = jr_cg_write(dir, "cpu.weight", "%llu",
+					(unsigned long long)lim->cpu_weight);
+		return r < 0 ? jr_err_set(err, -r, "%s: cpu limits", dir) : 0;
+	case JR_CG_PIDS:
+		if (lim->pids && (r = jr_cg_write(dir, "pids.max", "%llu",
+						  (unsigned long long)lim->pids)) < 0)
+			return jr_err_set(err, -r, "%s/pids.max", dir);
+		return 0;
+	case JR_CG_IO:
+		return v2_io(dir, lim, err);
+	case JR_CG_CPUSET:
+		if (lim->cpuset && (r = jr_cg_write(dir, "cpuset.cpus", "%s", lim->cpuset)) < 0)
+			return jr_err_set(err, -r, "%s/cpuset.cpus '%s'", dir, lim->cpuset);
+		return 0;
+	case JR_CG_CPUACCT:
+	case JR_CG_N:
+		return 0;
+	}
+	return 0;
+}
+
+static void v2_read(const char *dir, enum jr_ctrl c, struct jr_usage *u)
+{
+	char buf[4096];
+	uint64_t v;
+
+	switch (c) {
+	case JR_CG_MEMORY:
+		if (jr_cg_read_u64(dir, "memory.peak", &v) == 0) {
+			u->have_mem_peak = true;
+			u->mem_peak = v;
+		}
+		if (jr_cg_read_text(dir, "memory.events", buf, sizeof(buf)) == 0) {
+			if (jr_acct_keyed(buf, "oom", &v) == 0) {
+				u->have_oom = true;
+				u->oom = v;
+			}
+			if (jr_acct_keyed(buf, "oom_kill", &v) == 0) {
+				u->have_oom_kill = true;
+				u->oom_kill = v;
+			}
+		}
+		return;
+	case JR_CG_CPUACCT:
+		if (jr_cg_read_text(dir, "cpu.stat", buf, sizeof(buf)) == 0 &&
+		    jr_acct_keyed(buf, "usage_usec", &u->cpu_usec) == 0) {
+			u->have_cpu = true;
+			if (jr_acct_keyed(buf, "user_usec", &u->user_usec) == 0 &&
+			    jr_acct_keyed(buf, "system_usec", &u->sys_usec) == 0)
+				u->have_cpu_split = true;
+		}
+		return;
+	case JR_CG_PIDS:
+		if (jr_cg_read_u64(dir, "pids.peak", &v) == 0) {
+			u->have_pids_peak = true;
+			u->pids_peak = v;
+		}
+		if (jr_cg_read_text(dir, "pids.events", buf, sizeof(buf)) == 0 &&
+		    jr_acct_keyed(buf, "max", &v) == 0) {
+			u->have_forks_refused = true;
+			u->forks_refused = v;
+		}
+		return;
+	case JR_CG_IO:
+		if (jr_cg_read_text(dir, "io.stat", buf, sizeof(buf)) == 0)
+			jr_acct_io_stat(buf, u);
+		return;
+	case JR_CG_CPU:
+	case JR_CG_CPUSET:
+	case JR_CG_N:
+		return;
+	}
+}
+
+static int v2_cpu_usec(const char *dir, uint64_t *usec)
+{
+	char buf[1024];
+	int r = jr_cg_read_text(dir, "cpu.stat", buf, sizeof(buf));
+
+	return r < 0 ? r : jr_acct_keyed(buf, "usage_usec", usec);
+}
+
+static int v2_kill(const char *dir)
+{
+	char buf[64];
+	uint64_t populated = 1;
+
+	if (jr_cg_read_text(dir, "cgroup.events", buf, sizeof(buf)) == 0)
+		jr_acct_keyed(buf, "populated", &populated);
+	if (!populated)
+		return 0;
+	if (jr_cg_write(dir, "cgroup.kill", "1") < 0)
+		jr_cg_kill_procs(dir); /* before 5.14 */
+	return 1;
+}
+
+const struct jr_cg_ops jr_cg_v2_ops = {
+	.prepare_parent = v2_prepare_parent,
+	.apply = v2_apply,
+	.read = v2_read,
+	.cpu_usec = v2_cpu_usec,
+	.kill = v2_kill,
+};

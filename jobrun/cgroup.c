@@ -1,0 +1,379 @@
+/* cgroup.c - host detection, and one job's cgroup across hierarchies (dispatching each
+ * controller to the v1 or v2 backend it lives on). */
+#define _GNU_SOURCE
+#include "cgroup-internal.h"
+#include "spec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const v1_names[JR_CG_N] = {
+	[JR_CG_MEMORY] = "memory", [JR_CG_CPU] = "cpu", [JR_CG_CPUACCT] = "cpuacct",
+	[JR_CG_PIDS] = "pids", [JR_CG_IO] = "blkio", [JR_CG_CPUSET] = "cpuset",
+};
+
+static const char *const v2_names[JR_CG_N] = {
+	[JR_CG_MEMORY] = "memory", [JR_CG_CPU] = "cpu", [JR_CG_CPUACCT] = NULL,
+	[JR_CG_PIDS] = "pids", [JR_CG_IO] = "io", [JR_CG_CPUSET] = "cpuset",
+};
+
+const char *jr_cg_ctrl_name(enum jr_ctrl c)
+{
+	return c < JR_CG_N ? v1_names[c] : "?";
+}
+
+const struct jr_cg_ops *jr_cg_ops_of(int version)
+{
+	return version == 2 ? &jr_cg_v2_ops : &jr_cg_v1_ops;
+}
+
+/* ---- small file helpers ---- */
+
+int jr_cg_write(const char *dir, const char *name, const char *fmt, ...)
+{
+	char path[4096], buf[1024];
+	va_list ap;
+	int fd, n, r = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -EINVAL;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, (size_t)n) != n)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int jr_cg_read_text(const char *dir, const char *name, char *buf, size_t len)
+{
+	char path[4096];
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	buf[got] = '\0';
+	return 0;
+}
+
+int jr_cg_read_u64(const char *dir, const char *name, uint64_t *v)
+{
+	char buf[64];
+	int r = jr_cg_read_text(dir, name, buf, sizeof(buf));
+
+	return r < 0 ? r : jr_acct_value(buf, v);
+}
+
+int jr_cg_exists(const char *dir, const char *name)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+int jr_cg_kill_procs(const char *dir)
+{
+	char buf[65536], *line, *save = NULL;
+	int any = 0;
+
+	if (jr_cg_read_text(dir, "cgroup.procs", buf, sizeof(buf)) < 0)
+		return -errno;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		pid_t pid = (pid_t)atoi(line);
+
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			any = 1;
+		}
+	}
+	return any;
+}
+
+/* ---- detection ---- */
+
+static char *unescape(const char *s, size_t n)
+{
+	char *out = malloc(n + 1), *o = out;
+	size_t i;
+
+	if (!out)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\\' && i + 3 < n + 1 && s[i + 1] >= '0' && s[i + 1] <= '3') {
+			*o++ = (char)(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) |
+				      (s[i + 3] - '0'));
+			i += 3;
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Split line into space-separated fields (up to max); returns the count. */
+static int fields(const char *line, const char *eol, const char **f, size_t *len, int max)
+{
+	int n = 0;
+	const char *p = line;
+
+	while (p < eol && n < max) {
+		const char *sp = memchr(p, ' ', (size_t)(eol - p));
+		const char *end = sp ? sp : eol;
+
+		f[n] = p;
+		len[n++] = (size_t)(end - p);
+		p = end + 1;
+	}
+	return n;
+}
+
+static int ctrl_of(const char *name, size_t len)
+{
+	int c;
+
+	for (c = 0; c < JR_CG_N; c++)
+		if (strlen(v1_names[c]) == len && !strncmp(v1_names[c], name, len))
+			return c;
+	return -1;
+}
+
+static int has_opt(const char *opts, size_t len, const char *opt)
+{
+	size_t ol = strlen(opt);
+	const char *p = opts, *end = opts + len;
+
+	while (p < end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		const char *e = comma ? comma : end;
+
+		if ((size_t)(e - p) == ol && !strncmp(p, opt, ol))
+			return 1;
+		p = e + 1;
+	}
+	return 0;
+}
+
+/* own = mount + (path - root) */
+static char *join_own(const char *mount, const char *root, const char *path)
+{
+	size_t rl = strlen(root);
+	char *s;
+
+	if (!strcmp(root, "/"))
+		rl = 0;
+	else if (strncmp(path, root, rl) || (path[rl] && path[rl] != '/'))
+		rl = strlen(path); /* our cgroup is not below the mount's root: use its root */
+	if (asprintf(&s, "%s%s", mount, !strcmp(path + rl, "/") ? "" : path + rl) < 0)
+		return NULL;
+	return s;
+}
+
+struct mnt_seen {
+	char *mount, *root;
+};
+
+static void parse_mount_line(struct jr_cg_host *h, struct mnt_seen *seen, struct mnt_seen *v2,
+			     const char *line, const char *eol)
+{
+	const char *f[32];
+	size_t len[32];
+	int n = fields(line, eol, f, len, 32), sep, c;
+
+	for (sep = 6; sep < n; sep++)
+		if (len[sep] == 1 && f[sep][0] == '-')
+			break;
+	if (sep + 3 >= n)
+		return;
+	if (len[sep + 1] == 7 && !strncmp(f[sep + 1], "cgroup2", 7)) {
+		if (!v2->mount) {
+			v2->mount = unescape(f[4], len[4]);
+			v2->root = unescape(f[3], len[3]);
+			h->v2_mount_opts = strndup(f[sep + 3], len[sep + 3]);
+		}
+		return;
+	}
+	if (len[sep + 1] != 6 || strncmp(f[sep + 1], "cgroup", 6))
+		return;
+	if (has_opt(f[sep + 3], len[sep + 3], "favordynmods"))
+		h->v1_favordynmods = true;
+	for (c = 0; c < JR_CG_N; c++) {
+		if (seen[c].mount || !has_opt(f[sep + 3], len[sep + 3], v1_names[c]))
+			continue;
+		seen[c].mount = unescape(f[4], len[4]);
+		seen[c].root = unescape(f[3], len[3]);
+	}
+}
+
+int jr_cg_parse(struct jr_cg_host *h, const char *mountinfo, const char *self_cgroup,
+		struct jr_err *err)
+{
+	struct mnt_seen seen[JR_CG_N], v2 = { NULL, NULL };
+	char *paths[JR_CG_N], *v2_path = NULL;
+	const char *p, *eol;
+	int c;
+
+	memset(h, 0, sizeof(*h));
+	memset(seen, 0, sizeof(seen));
+	memset(paths, 0, sizeof(paths));
+	for (p = mountinfo; p && *p; p = *eol ? eol + 1 : eol) {
+		eol = strchrnul(p, '\n');
+		parse_mount_line(h, seen, &v2, p, eol);
+	}
+	for (p = self_cgroup; p && *p; p = *eol ? eol + 1 : eol) {
+		const char *c1, *c2;
+
+		eol = strchrnul(p, '\n');
+		c1 = memchr(p, ':', (size_t)(eol - p));
+		c2 = c1 ? memchr(c1 + 1, ':', (size_t)(eol - c1 - 1)) : NULL;
+		if (!c2)
+			continue;
+		if (c2 == c1 + 1 && c1 - p == 1 && *p == '0') {
+			free(v2_path);
+			v2_path = strndup(c2 + 1, (size_t)(eol - c2 - 1));
+			continue;
+		}
+		for (const char *q = c1 + 1; q < c2;) {
+			const char *comma = memchr(q, ',', (size_t)(c2 - q));
+			const char *e = comma ? comma : c2;
+
+			c = ctrl_of(q, (size_t)(e - q));
+			if (c >= 0 && !paths[c])
+				paths[c] = strndup(c2 + 1, (size_t)(eol - c2 - 1));
+			q = e + 1;
+		}
+	}
+	if (v2.mount && v2_path) {
+		h->v2_mount = strdup(v2.mount);
+		h->v2_own = join_own(v2.mount, v2.root, v2_path);
+	}
+	for (c = 0; c < JR_CG_N; c++) {
+		struct jr_cg_ctrl *x = &h->ctrl[c];
+
+		if (seen[c].mount && paths[c]) {
+			x->version = 1;
+			x->mount = strdup(seen[c].mount);
+			x->own = join_own(seen[c].mount, seen[c].root, paths[c]);
+		} else if (h->v2_own) {
+			x->version = 2; /* tentative: jr_cg_detect checks cgroup.controllers */
+			x->mount = strdup(h->v2_mount);
+			x->own = strdup(h->v2_own);
+		}
+		free(seen[c].mount);
+		free(seen[c].root);
+		free(paths[c]);
+	}
+	free(v2.mount);
+	free(v2.root);
+	free(v2_path);
+	for (c = 0; c < JR_CG_N; c++)
+		if (h->ctrl[c].version && (!h->ctrl[c].mount || !h->ctrl[c].own))
+			return jr_err_set(err, ENOMEM, "cgroup detection");
+	return 0;
+}
+
+static int read_whole(const char *path, char **out, struct jr_err *err)
+{
+	size_t cap = 65536, got = 0;
+	char *buf = malloc(cap);
+	ssize_t n;
+	int fd;
+
+	if (!buf)
+		return jr_err_set(err, ENOMEM, "read %s", path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		free(buf);
+		return jr_err_set(err, errno, "open %s", path);
+	}
+	while ((n = read(fd, buf + got, cap - got - 1)) > 0) {
+		got += (size_t)n;
+		if (got == cap - 1) {
+			char *nb = realloc(buf, cap * 2);
+
+			if (!nb)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	close(fd);
+	buf[got] = '\0';
+	*out = buf;
+	return 0;
+}
+
+static int v2_offers(const char *own, const char *name)
+{
+	char buf[512], *tok, *save = NULL;
+
+	if (jr_cg_read_text(own, "cgroup.controllers", buf, sizeof(buf)) < 0)
+		return 0;
+	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+		if (!strcmp(tok, name))
+			return 1;
+	return 0;
+}
+
+int jr_cg_detect(struct jr_cg_host *h, struct jr_err *err)
+{
+	char *mi = NULL, *sc = NULL;
+	int c, r;
+
+	r = read_whole("/proc/self/mountinfo", &mi, err);
+	if (r == 0)
+		r = read_whole("/proc/self/cgroup", &sc, err);
+	if (r == 0)
+		r = jr_cg_parse(h, mi, sc, err);
+	free(mi);
+	free(sc);
+	if (r < 0)
+		return r;
+	for (c = 0; c < JR_CG_N; c++) {
+		struct jr_cg_ctrl *x = &h->ctrl[c];
+
+		if (x->version != 2 || !v2_names[c] || v2_offers(x->own, v2_names[c]))
+			continue;
+		x->version = 0;
+		free(x->mount);
+		free(x->own);
+		x->mount = x->own = NULL;
+	}
+	return 0;
+}
+
+void jr_cg_host_free(struct jr_cg_host *h)
+{
+	int c;
+
+	for (c = 0; c < JR_CG_N; c++) {
+		free(h->ctrl[c].mount);
+		free(h->ctrl[c].own);
+	}
+	free(h->v2_mount);
+	free(h->v2_own);
+	free(h->v2_mount_opts);
+	memset(h, 0, sizeof(*h));
+}

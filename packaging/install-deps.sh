@@ -1,0 +1,31 @@
+#!/bin/sh
+# Install every package jobrun needs to build, test and benchmark on Debian or Ubuntu, and
+# nothing that is already there. Run as root (`sudo make deps`).
+set -eu
+
+# build: compiler, static libc (jobrun-init and the probe are static), the hot binary's libraries
+# test:  cmocka (unit), jq (reading results), util-linux/procps (unshare, pgrep)
+# bench: hyperfine, bubblewrap (a peer measured side by side)
+PKGS="gcc make libc6-dev pkg-config libuv1-dev libjansson-dev libseccomp-dev libcmocka-dev
+jq util-linux procps hyperfine bubblewrap"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+if [ -z "$missing" ]; then
+	echo "deps: all installed"
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing:$missing; run as root (sudo make deps) to install them" >&2
+	exit 1
+fi
+echo "deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "deps: done"
