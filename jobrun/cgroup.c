@@ -377,3 +377,33 @@ void jr_cg_host_free(struct jr_cg_host *h)
 	free(h->v2_mount_opts);
 	memset(h, 0, sizeof(*h));
 }
+
+/* The whole disk holding path, for io.max / blkio (they refuse partitions). 0, or -ENODEV when
+ * path is not on a block device (tmpfs, overlay, 9p...). */
+int jr_cg_io_dev_of(const char *path, struct jr_io_dev *dev)
+{
+	char sys[128], buf[64];
+	struct stat st;
+	unsigned maj, min;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	maj = major(st.st_dev);
+	min = minor(st.st_dev);
+	if (maj == 0)
+		return -ENODEV;
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/partition", maj, min);
+	if (access(sys, F_OK) == 0) {
+		snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/..", maj, min);
+		if (jr_cg_read_text(sys, "dev", buf, sizeof(buf)) < 0 ||
+		    sscanf(buf, "%u:%u", &maj, &min) != 2)
+			return -ENODEV;
+	} else {
+		snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", maj, min);
+		if (access(sys, F_OK) < 0)
+			return -ENODEV;
+	}
+	dev->major = maj;
+	dev->minor = min;
+	return 0;
+}

@@ -97,6 +97,9 @@ int jr_cg_kill_wait(const struct jr_cgroup *cg, const struct jr_cg_host *h, int 
 /* Remove the directories (only once empty; the workspace is already unmounted). */
 int jr_cg_destroy(struct jr_cgroup *cg, struct jr_err *err);
 
+/* The whole disk under path (io limits refuse partitions); -ENODEV when not a block device. */
+int jr_cg_io_dev_of(const char *path, struct jr_io_dev *dev);
+
 /* Close fds and free paths without removing anything. */
 void jr_cg_release(struct jr_cgroup *cg);
 

@@ -19,8 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define NS_FLAGS (CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS | \
-		  CLONE_NEWCGROUP)
+#define NS_FLAGS (CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS)
 
 static __attribute__((noreturn)) void die(const struct jr_launch *l, int stage, int step,
 					  int err)
@@ -160,6 +159,19 @@ static void setup_fds(const struct jr_launch *l)
 		die(l, JR_STAGE_FDS, 0, errno);
 }
 
+/* On v1 the child moves itself into the job's cgroup (v2: it was cloned there); then the
+ * cgroup namespace, rooted at the job's cgroup. */
+static void enter_cgroup(const struct jr_launch *l)
+{
+	unsigned i;
+
+	for (i = 0; i < l->nv1; i++)
+		if (write(l->v1_procs[i], "0", 1) != 1)
+			die(l, JR_STAGE_CGROUP_ATTACH, (int)i, errno);
+	if (syscall(SYS_unshare, CLONE_NEWCGROUP) < 0)
+		die(l, JR_STAGE_CGROUP_NS, 0, errno);
+}
+
 static __attribute__((noreturn)) void child_main(const struct jr_launch *l)
 {
 	struct sigaction sa;
@@ -173,6 +185,7 @@ static __attribute__((noreturn)) void child_main(const struct jr_launch *l)
 		sigaction(sig, &sa, NULL); /* fails harmlessly for SIGKILL, SIGSTOP, RT internals */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		die(l, JR_STAGE_PDEATHSIG, 0, errno);
+	enter_cgroup(l);
 	for (i = 0; i < l->plan->n; i++)
 		if (run_step(&l->plan->steps[i]) < 0)
 			die(l, JR_STAGE_PLAN, (int)i, errno);

@@ -17,9 +17,13 @@ struct jr_launch {
 	int seccomp_fd;          /* memfd with the BPF program */
 	int stdin_fd, stdout_fd, stderr_fd;
 	int cgroup_fd;           /* -1, or a cgroup v2 directory for CLONE_INTO_CGROUP */
+	const int *v1_procs;     /* cgroup.procs of each v1 hierarchy: the child writes "0" */
+	unsigned nv1;
 };
 
-/* Clone the job's PID 1 in new pid, net, uts, ipc, mount and cgroup namespaces. Returns its pid
+/* Clone the job's PID 1 in new pid, net, uts, ipc, mount and cgroup namespaces (the cgroup
+ * namespace is made by the child once it is in the job's cgroup, so that the job sees that
+ * cgroup as its root on v1 and v2 alike). Returns its pid
  * and sets *pidfd, or returns -errno with err set. All signals are blocked around clone3. The
  * child reports a failure as a JR_MSG_SETUP_FAILED record on status_fd and exits 127. */
 pid_t jr_child_spawn(const struct jr_launch *l, int *pidfd, struct jr_err *err);

@@ -146,10 +146,9 @@ static int clear_caps(void)
 	return (int)syscall(SYS_capset, &hdr, data);
 }
 
+/* The bounding and ambient sets were cleared before the fork (drop_bounding in main). */
 static int become(unsigned uid, unsigned gid)
 {
-	if (drop_bounding() < 0)
-		return JR_STAGE_CMD_CAPS;
 	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0)
 		return JR_STAGE_CMD_SETGID;
 	if (setresuid(uid, uid, uid) < 0)
@@ -159,6 +158,21 @@ static int become(unsigned uid, unsigned gid)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return JR_STAGE_CMD_NO_NEW_PRIVS;
 	return 0;
+}
+
+/* Raising oom_score_adj needs no privilege. */
+static int set_oom_adj(const char *value)
+{
+	size_t len = strlen(value);
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, value, len) != (ssize_t)len)
+		r = -1;
+	close(fd);
+	return r;
 }
 
 static __attribute__((noreturn)) void run_command(char **argv, unsigned uid, unsigned gid)
@@ -171,8 +185,11 @@ static __attribute__((noreturn)) void run_command(char **argv, unsigned uid, uns
 	if (set_limit(RLIMIT_NOFILE, argv[JR_IARG_NOFILE]) < 0 ||
 	    set_limit(RLIMIT_STACK, argv[JR_IARG_STACK]) < 0 ||
 	    set_limit(RLIMIT_FSIZE, argv[JR_IARG_FSIZE]) < 0 ||
+	    set_limit(RLIMIT_CPU, argv[JR_IARG_CPU]) < 0 ||
 	    set_limit(RLIMIT_CORE, "0") < 0)
 		fail(JR_MSG_INIT_FAILED, JR_STAGE_CMD_RLIMIT);
+	if (strcmp(argv[JR_IARG_OOM_ADJ], "-") && set_oom_adj(argv[JR_IARG_OOM_ADJ]) < 0)
+		fail(JR_MSG_INIT_FAILED, JR_STAGE_CMD_OOM_ADJ);
 	if (chdir(argv[JR_IARG_CWD]) < 0)
 		fail(JR_MSG_INIT_FAILED, JR_STAGE_CMD_CHDIR);
 	stage = become(uid, gid);
@@ -202,6 +219,8 @@ int main(int argc, char **argv)
 	if (read_seccomp() < 0)
 		fail(JR_MSG_INIT_FAILED, JR_STAGE_INIT_SECCOMP_READ);
 
+	if (drop_bounding() < 0) /* once, for the command and for us */
+		fail(JR_MSG_INIT_FAILED, JR_STAGE_CMD_CAPS);
 	cmd = fork();
 	if (cmd < 0)
 		fail(JR_MSG_INIT_FAILED, JR_STAGE_INIT_FORK);

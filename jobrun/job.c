@@ -4,6 +4,7 @@
 #include "child.h"
 #include "log.h"
 #include "proto.h"
+#include "scratch.h"
 #include "seccomp.h"
 
 #include <errno.h>
@@ -103,6 +104,12 @@ static int build_init_argv(struct jr_job *job)
 		r |= jr_strv_push(a, "inf");
 	else
 		r |= PUSHF("%llu", (unsigned long long)spec->file_size);
+	/* RLIMIT_CPU is only a per-process backstop; the cgroup timer enforces the budget */
+	if (spec->cpu_time_usec)
+		r |= PUSHF("%llu", (unsigned long long)(spec->cpu_time_usec / 1000000 + 2));
+	else
+		r |= jr_strv_push(a, "-");
+	r |= jr_strv_push(a, job->host->job_oom_adj[0] ? job->host->job_oom_adj : "-");
 	r |= jr_strv_push(a, "/job");
 	r |= jr_strv_push(a, "--");
 #undef PUSHF
@@ -166,15 +173,86 @@ static int open_caller_files(struct jr_job *job, struct launch_fds *f, struct jr
 	if (fstat(f->in, &st) < 0 || S_ISDIR(st.st_mode))
 		return jr_err_set(err, EISDIR, "stdin file %s", in);
 	fcntl(f->in, F_SETFL, 0);
-	if (spec->workdir && (stat(spec->workdir, &st) < 0 || !S_ISDIR(st.st_mode)))
-		return jr_err_set(err, errno ? errno : ENOTDIR, "working directory %s",
-				  spec->workdir);
+	if (spec->workdir && stat(spec->workdir, &st) < 0)
+		return jr_err_set(err, errno, "working directory %s", spec->workdir);
+	if (spec->workdir && !S_ISDIR(st.st_mode))
+		return jr_err_set(err, ENOTDIR, "working directory %s", spec->workdir);
 	job->out_dest = open_dest(spec->stdout_path, 1, err);
 	if (job->out_dest < 0)
 		return job->out_dest;
 	job->err_dest = open_dest(spec->stderr_path, 2, err);
 	if (job->err_dest < 0)
 		return job->err_dest;
+	return 0;
+}
+
+/* The whole disks under the system binds and the scratch directory: what I/O limits govern
+ * (a tmpfs has no block device). */
+static int find_io_devs(struct jr_job *job, struct jr_err *err)
+{
+	const struct jr_spec *spec = job->spec;
+	struct jr_io_dev d;
+	size_t i, n = spec->sys_binds.n + 1;
+	unsigned k;
+
+	for (i = 0; i < n; i++) {
+		const char *p = i < spec->sys_binds.n ? spec->sys_binds.v[i] : job->scratch_dir;
+
+		if (!p || jr_cg_io_dev_of(p, &d) < 0)
+			continue;
+		for (k = 0; k < job->lim.ndevs; k++)
+			if (job->lim.devs[k].major == d.major && job->lim.devs[k].minor == d.minor)
+				break;
+		if (k == job->lim.ndevs && k < JR_IO_MAX_DEVS)
+			job->lim.devs[job->lim.ndevs++] = d;
+	}
+	if (!job->lim.ndevs)
+		return jr_err_set(err, ENODEV, "I/O limits: no block device under the system binds "
+				  "or the scratch directory (a tmpfs has none)");
+	return 0;
+}
+
+static unsigned count_cpus(const char *list)
+{
+	unsigned n = 0, a, b;
+	const char *p = list;
+
+	while (p && *p) {
+		if (sscanf(p, "%u-%u", &a, &b) == 2 && b >= a)
+			n += b - a + 1;
+		else if (sscanf(p, "%u", &a) == 1)
+			n++;
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return n;
+}
+
+/* A fresh cgroup with the limits written; how many CPUs the job can burn at once. */
+static int prepare_cgroup(struct jr_job *job, struct jr_err *err)
+{
+	const struct jr_spec *spec = job->spec;
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n;
+	int r;
+
+	job->lim = spec->cg;
+	job->lim.ndevs = 0;
+	if (spec->cg.io_rbps || spec->cg.io_wbps || spec->cg.io_riops || spec->cg.io_wiops) {
+		r = find_io_devs(job, err);
+		if (r < 0)
+			return r;
+	}
+	r = jr_cg_create(&job->cg, job->cgh, spec->cgroup_parent, job->lease.slot, &job->lim, err);
+	if (r < 0)
+		return r;
+	job->have_cg = true;
+	job->ncpu = online > 0 ? (unsigned)online : 1;
+	if (spec->cg.cpus_milli && (spec->cg.cpus_milli + 999) / 1000 < job->ncpu)
+		job->ncpu = (unsigned)((spec->cg.cpus_milli + 999) / 1000);
+	if (spec->cg.cpuset && (n = count_cpus(spec->cg.cpuset)) && n < job->ncpu)
+		job->ncpu = n;
 	return 0;
 }
 
@@ -194,6 +272,17 @@ static int prepare(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
 		return -err->code;
 	ids.uid = job->lease.uid;
 	ids.gid = job->lease.uid;
+	ids.scratch_dir = NULL;
+	if (spec->scratch) {
+		job->scratch_dir = jr_scratch_create(spec->scratch, spec->id, job->lease.slot,
+						     ids.uid, ids.gid, err);
+		if (!job->scratch_dir)
+			return -err->code;
+		ids.scratch_dir = job->scratch_dir;
+	}
+	r = prepare_cgroup(job, err);
+	if (r < 0)
+		return r;
 	r = jr_plan_build(&job->plan, spec, &ids, root, scratch, err);
 	if (r < 0)
 		return r;
@@ -274,6 +363,31 @@ static void pump_eof_cb(struct jr_pump *p)
 	maybe_finish(p->data);
 }
 
+/* PID 1 is dead, so is its pid namespace. Make sure the cgroup is empty too (it holds
+ * exactly the job's processes), then read the final counters and judge CPU and OOM. */
+static void settle_cgroup(struct jr_job *job)
+{
+	const struct jr_spec *spec = job->spec;
+	struct jr_err err;
+
+	if (!job->have_cg)
+		return;
+	jr_err_clear(&err);
+	if (jr_cg_kill_wait(&job->cg, job->cgh, 2000, &err) < 0) {
+		jr_error("job=%s %s", spec->id, err.msg);
+		job->cg_dirty = true;
+		job->outcome.internal_error = true;
+		snprintf(job->outcome.message, sizeof(job->outcome.message), "%s", err.msg);
+	}
+	jr_cg_read(&job->cg, job->cgh, &job->result.usage);
+	job->result.cg_version = job->cg.version;
+	if (spec->cpu_time_usec && job->result.usage.have_cpu &&
+	    job->result.usage.cpu_usec >= spec->cpu_time_usec)
+		job->outcome.timed_out_cpu = true;
+	jr_oom_classify(&job->result.usage, spec->cg.memory, &job->outcome.oom_own,
+			&job->outcome.oom_host);
+}
+
 static void exit_cb(uv_poll_t *h, int status, int events)
 {
 	struct jr_job *job = h->data;
@@ -287,10 +401,12 @@ static void exit_cb(uv_poll_t *h, int status, int events)
 		return; /* spurious */
 	uv_poll_stop(h);
 	uv_timer_stop(&job->timer);
+	uv_timer_stop(&job->cpu_timer);
 	job->result.wall_usec = (uv_hrtime() - job->t0) / 1000;
 	clock_gettime(CLOCK_REALTIME, &job->result.end);
 	read_status(job);
 	job->state = JR_JOB_DRAINING;
+	settle_cgroup(job);
 	maybe_finish(job);
 }
 
@@ -300,6 +416,8 @@ static void kill_job(struct jr_job *job)
 	    syscall(SYS_pidfd_send_signal, job->pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
 		jr_error("job=%s kill: %s", job->spec->id, strerror(errno));
 }
+
+static void cpu_cb(uv_timer_t *t);
 
 static void wall_cb(uv_timer_t *t)
 {
@@ -312,6 +430,71 @@ static void wall_cb(uv_timer_t *t)
 	job->outcome.timed_out_wall = true;
 	jr_info("job=%s wall-clock limit reached: killing", job->spec->id);
 	kill_job(job);
+}
+
+/* Arm the CPU-time check for the earliest moment the budget could run out: the job burns at
+ * most ncpu CPU-seconds per second. Re-armed each time, never a fixed busy poll. */
+static void arm_cpu_timer(struct jr_job *job, uint64_t used_usec)
+{
+	uint64_t left = job->spec->cpu_time_usec - used_usec;
+	uint64_t ms = left / job->ncpu / 1000 + 1;
+
+	uv_timer_start(&job->cpu_timer, cpu_cb, ms < 2 ? 2 : ms, 0);
+}
+
+static void cpu_cb(uv_timer_t *t)
+{
+	struct jr_job *job = t->data;
+	uint64_t used;
+
+	if (job->state != JR_JOB_RUNNING)
+		return;
+	if (jr_cg_cpu_usec(&job->cg, job->cgh, &used) < 0) {
+		jr_warn("job=%s cannot read CPU usage: the RLIMIT_CPU backstop remains",
+			job->spec->id);
+		return;
+	}
+	if (used < job->spec->cpu_time_usec) {
+		arm_cpu_timer(job, used);
+		return;
+	}
+	job->outcome.timed_out_cpu = true;
+	jr_info("job=%s CPU-time limit reached (%llu us): killing", job->spec->id,
+		(unsigned long long)used);
+	kill_job(job);
+}
+
+/* v2: memory.events changed. The verdict is taken from the final counters; this is for the
+ * log, as it happens. */
+static void oom_cb(uv_fs_event_t *h, const char *name, int events, int status)
+{
+	struct jr_job *job = h->data;
+	struct jr_usage u;
+
+	(void)name;
+	(void)events;
+	(void)status;
+	memset(&u, 0, sizeof(u));
+	jr_cg_read(&job->cg, job->cgh, &u);
+	if (u.have_oom_kill && u.oom_kill)
+		jr_info("job=%s OOM: %llu process(es) killed (oom events %llu)", job->spec->id,
+			(unsigned long long)u.oom_kill, (unsigned long long)u.oom);
+}
+
+static void start_watches(struct jr_job *job)
+{
+	char path[4096];
+
+	if (job->spec->cpu_time_usec && job->have_cg)
+		arm_cpu_timer(job, 0);
+	if (job->have_cg && job->cg.dir[JR_CG_MEMORY] &&
+	    job->cgh->ctrl[JR_CG_MEMORY].version == 2) {
+		snprintf(path, sizeof(path), "%s/memory.events", job->cg.dir[JR_CG_MEMORY]);
+		if (uv_fs_event_init(job->loop, &job->oom_watch) == 0) {
+			job->oom_watch.data = job;
+			uv_fs_event_start(&job->oom_watch, oom_cb, path, 0);
+		}
+	}
 }
 
 void jr_job_cancel(struct jr_job *job, const char *why)
@@ -328,7 +511,9 @@ static int launch(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
 	struct jr_launch l = {
 		.plan = &job->plan, .init_argv = job->init_argv.v, .init_envp = job->spec->env.v,
 		.init_fd = f->init, .status_fd = f->status[1], .seccomp_fd = f->seccomp,
-		.stdin_fd = f->in, .stdout_fd = f->out[1], .stderr_fd = f->err[1], .cgroup_fd = -1,
+		.stdin_fd = f->in, .stdout_fd = f->out[1], .stderr_fd = f->err[1],
+		.cgroup_fd = job->have_cg ? job->cg.v2_fd : -1,
+		.v1_procs = job->cg.v1_procs, .nv1 = job->have_cg ? job->cg.nv1 : 0,
 	};
 	static char *const empty_env[] = { NULL };
 	int r;
@@ -364,11 +549,12 @@ static int launch(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
 	}
 	if (job->spec->wall_usec)
 		uv_timer_start(&job->timer, wall_cb, (job->spec->wall_usec + 999) / 1000, 0);
+	start_watches(job);
 	return 0;
 }
 
 void jr_job_start(struct jr_job *job, uv_loop_t *loop, const struct jr_spec *spec,
-		  jr_job_done_cb done_cb)
+		  const struct jr_host *host, jr_job_done_cb done_cb)
 {
 	struct launch_fds f = { -1, -1, -1, { -1, -1 }, { -1, -1 }, { -1, -1 } };
 	struct jr_err err;
@@ -378,6 +564,8 @@ void jr_job_start(struct jr_job *job, uv_loop_t *loop, const struct jr_spec *spe
 	jr_err_clear(&err);
 	job->loop = loop;
 	job->spec = spec;
+	job->host = host;
+	job->cgh = &host->cg;
 	job->done_cb = done_cb;
 	job->pidfd = job->status_fd = job->out_dest = job->err_dest = -1;
 	job->lease.fd = -1;
@@ -385,6 +573,8 @@ void jr_job_start(struct jr_job *job, uv_loop_t *loop, const struct jr_spec *spe
 	job->result.out.limit = job->result.err.limit = spec->output_limit;
 	uv_timer_init(loop, &job->timer);
 	job->timer.data = job;
+	uv_timer_init(loop, &job->cpu_timer);
+	job->cpu_timer.data = job;
 	job->exit_poll.data = job;
 
 	r = open_caller_files(job, &f, &err);
@@ -401,6 +591,33 @@ void jr_job_start(struct jr_job *job, uv_loop_t *loop, const struct jr_spec *spe
 	}
 }
 
+/* Last: the scratch directory (its page cache is charged to the job), then the cgroup. A
+ * cgroup that would not empty is kept and its uid quarantined until it is gone. */
+static void release_cgroup(struct jr_job *job)
+{
+	struct jr_err err;
+
+	jr_err_clear(&err);
+	if (job->scratch_dir && jr_scratch_remove(job->scratch_dir, &err) < 0)
+		jr_error("job=%s %s", job->spec->id, err.msg);
+	free(job->scratch_dir);
+	job->scratch_dir = NULL;
+	if (!job->have_cg)
+		return;
+	if (job->cg_dirty) {
+		int c;
+
+		for (c = 0; c < JR_CG_N && !job->cg.dir[c]; c++)
+			;
+		if (c < JR_CG_N)
+			jr_uid_quarantine(job->spec->runtime_dir, &job->lease, job->cg.dir[c]);
+		jr_cg_release(&job->cg);
+	} else if (jr_cg_destroy(&job->cg, &err) < 0) {
+		jr_error("job=%s %s", job->spec->id, err.msg);
+	}
+	job->have_cg = false;
+}
+
 static void closed_cb(uv_handle_t *h)
 {
 	struct jr_job *job = h->data;
@@ -411,6 +628,7 @@ static void closed_cb(uv_handle_t *h)
 	close_fd(&job->status_fd);
 	close_fd(&job->out_dest);
 	close_fd(&job->err_dest);
+	release_cgroup(job);
 	jr_uid_release(&job->lease);
 	jr_plan_free(&job->plan);
 	jr_strv_free(&job->init_argv);
@@ -451,7 +669,9 @@ static void finish(struct jr_job *job)
 	job->state = JR_JOB_CLOSING;
 	/* close callbacks always run later, from the loop: counting here cannot race them */
 	close_handle(job, (uv_handle_t *)&job->timer); /* always initialised: closing >= 1 */
+	close_handle(job, (uv_handle_t *)&job->cpu_timer);
 	close_handle(job, (uv_handle_t *)&job->exit_poll);
+	close_handle(job, (uv_handle_t *)&job->oom_watch);
 	close_pump(job, &job->out);
 	close_pump(job, &job->err);
 }

@@ -2,6 +2,7 @@
 #ifndef JR_JOB_H
 #define JR_JOB_H
 
+#include "cgroup.h"
 #include "err.h"
 #include "plan.h"
 #include "pump.h"
@@ -11,6 +12,14 @@
 
 #include <stdbool.h>
 #include <uv.h>
+
+/* What jobrun learned about its host once, at start-up, shared by all its jobs. */
+struct jr_host {
+	struct jr_cg_host cg;
+	/* oom_score_adj of the job's command: higher than jobrun-init's (which keeps jobrun's),
+	 * so that an OOM in the job's cgroup kills the job's processes, not its PID 1 */
+	char job_oom_adj[16];
+};
 
 struct jr_job;
 typedef void (*jr_job_done_cb)(struct jr_job *job);
@@ -36,6 +45,16 @@ struct jr_job {
 	int out_dest, err_dest;
 	uv_poll_t exit_poll;
 	uv_timer_t timer;      /* the wall-clock limit, or the deferred finish of a failed start */
+	uv_timer_t cpu_timer;  /* the CPU-time limit: fires when the budget could first run out */
+	uv_fs_event_t oom_watch; /* v2: memory.events changes (OOM noticed as it happens) */
+	const struct jr_host *host;
+	const struct jr_cg_host *cgh;
+	struct jr_cgroup cg;
+	bool have_cg;
+	bool cg_dirty;         /* the cgroup would not empty: keep it, quarantine the uid */
+	struct jr_cg_limits lim; /* spec's limits plus the devices found at launch */
+	unsigned ncpu;         /* most CPUs the job can burn at once */
+	char *scratch_dir;
 	struct jr_pump out, err;
 	int closing;           /* handles whose close callback is pending */
 	uint64_t t0;           /* uv_hrtime() at launch */
@@ -48,7 +67,7 @@ struct jr_job {
 /* Start the job. Always ends in exactly one done_cb (from the loop, never from inside this
  * call), whether the job ran or could not start; job->result then holds the verdict. */
 void jr_job_start(struct jr_job *job, uv_loop_t *loop, const struct jr_spec *spec,
-		  jr_job_done_cb done_cb);
+		  const struct jr_host *host, jr_job_done_cb done_cb);
 
 /* Stop a running job: kill it and finish with verdict XX and this message. */
 void jr_job_cancel(struct jr_job *job, const char *why);

@@ -321,6 +321,11 @@ static int plan_root(struct jr_plan *plan, const struct jr_spec *spec, const str
 	    add_mkdir(plan, str(plan, "%s/tmp", root), 0755, 0, 0) < 0 ||
 	    add_bind(plan, str(plan, "%s/tmp", scratch), str(plan, "%s/tmp", root), ATTR_RW, 0) < 0)
 		return nomem(err);
+	if (ids->scratch_dir &&
+	    (add_mkdir(plan, str(plan, "%s/scratch", root), 0755, 0, 0) < 0 ||
+	     add_bind(plan, str(plan, "%s", ids->scratch_dir), str(plan, "%s/scratch", root),
+		      ATTR_RW, 0) < 0))
+		return nomem(err);
 	return 0;
 }
 

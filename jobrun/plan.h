@@ -48,6 +48,7 @@ struct jr_plan {
 struct jr_ids {
 	uid_t uid;
 	gid_t gid;
+	const char *scratch_dir; /* host directory bound at /scratch, or NULL */
 };
 
 /* Build the plan for spec: root and scratch are empty host directories to mount on (inside the

@@ -7,6 +7,8 @@ const char *jr_stage_name(enum jr_stage stage)
 	case JR_STAGE_NONE: return "none";
 	case JR_STAGE_SIGNALS: return "reset signals";
 	case JR_STAGE_PDEATHSIG: return "set parent-death signal";
+	case JR_STAGE_CGROUP_ATTACH: return "enter the job's cgroup (v1)";
+	case JR_STAGE_CGROUP_NS: return "new cgroup namespace";
 	case JR_STAGE_PLAN: return "build the sandbox";
 	case JR_STAGE_STDIO: return "set up stdin/stdout/stderr";
 	case JR_STAGE_FDS: return "set up init's file descriptors";
@@ -17,6 +19,7 @@ const char *jr_stage_name(enum jr_stage stage)
 	case JR_STAGE_INIT_DROP: return "drop jobrun-init's privileges";
 	case JR_STAGE_CMD_SETSID: return "new session";
 	case JR_STAGE_CMD_RLIMIT: return "set resource limits";
+	case JR_STAGE_CMD_OOM_ADJ: return "set oom_score_adj";
 	case JR_STAGE_CMD_CHDIR: return "enter the working directory";
 	case JR_STAGE_CMD_CAPS: return "drop capabilities";
 	case JR_STAGE_CMD_SETGID: return "set the job's gid";

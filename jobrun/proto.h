@@ -21,6 +21,8 @@ enum jr_stage {
 	JR_STAGE_NONE = 0,
 	JR_STAGE_SIGNALS,
 	JR_STAGE_PDEATHSIG,
+	JR_STAGE_CGROUP_ATTACH,
+	JR_STAGE_CGROUP_NS,
 	JR_STAGE_PLAN,
 	JR_STAGE_STDIO,
 	JR_STAGE_FDS,
@@ -32,6 +34,7 @@ enum jr_stage {
 	JR_STAGE_INIT_DROP,
 	JR_STAGE_CMD_SETSID,
 	JR_STAGE_CMD_RLIMIT,
+	JR_STAGE_CMD_OOM_ADJ,
 	JR_STAGE_CMD_CHDIR,
 	JR_STAGE_CMD_CAPS,
 	JR_STAGE_CMD_SETGID,
@@ -54,8 +57,9 @@ struct jr_msg {
 #define JR_INIT_SECCOMP_FD 4
 
 /* jobrun-init's argument vector, positional:
- *   jobrun-init UID GID INIT_UID INIT_GID NOFILE STACK FSIZE CWD -- COMMAND [ARGS...]
- * Limits are decimal numbers, "inf" for unlimited, "-" for unchanged. The environment of
+ *   jobrun-init UID GID INIT_UID INIT_GID NOFILE STACK FSIZE CPU OOM_ADJ CWD -- COMMAND...
+ * Limits are decimal numbers, "inf" for unlimited, "-" for unchanged; OOM_ADJ is the command's
+ * oom_score_adj ("-": unchanged). The environment of
  * jobrun-init is the command's environment. */
 enum jr_init_arg {
 	JR_IARG_UID = 1,
@@ -65,6 +69,8 @@ enum jr_init_arg {
 	JR_IARG_NOFILE,
 	JR_IARG_STACK,
 	JR_IARG_FSIZE,
+	JR_IARG_CPU,
+	JR_IARG_OOM_ADJ,
 	JR_IARG_CWD,
 	JR_IARG_SEP,
 	JR_IARG_CMD,

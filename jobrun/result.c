@@ -16,6 +16,7 @@ const char *jr_verdict_name(enum jr_verdict v)
 	case JR_RE: return "RE";
 	case JR_SG: return "SG";
 	case JR_OL: return "OL";
+	case JR_ML: return "ML";
 	case JR_TO: return "TO";
 	case JR_RJ: return "RJ";
 	case JR_XX: return "XX";
@@ -57,13 +58,26 @@ void jr_result_decide(struct jr_result *r, const struct jr_outcome *o)
 	} else if (o->exec_failed) {
 		r->verdict = JR_RJ;
 		set_message(r, "%s", o->message);
-	} else if (!o->have_status && !o->timed_out_wall) {
-		r->verdict = JR_XX;
-		set_message(r, "the job ended without a status from jobrun-init");
 	} else if (o->timed_out_wall) {
 		r->verdict = JR_TO;
 		r->limit = "wall";
 		set_message(r, "wall-clock limit exceeded");
+	} else if (o->timed_out_cpu) {
+		r->verdict = JR_TO;
+		r->limit = "cpu";
+		set_message(r, "CPU-time limit exceeded");
+	} else if (o->oom_own) {
+		r->verdict = JR_ML;
+		r->limit = "memory";
+		set_message(r, "memory limit exceeded: the kernel killed %llu process%s of the job",
+			    (unsigned long long)r->usage.oom_kill, r->usage.oom_kill == 1 ? "" : "es");
+	} else if (o->oom_host) {
+		r->verdict = JR_XX;
+		set_message(r, "a process of the job was killed by a host-wide OOM, not by the "
+			    "job's memory limit");
+	} else if (!o->have_status) {
+		r->verdict = JR_XX;
+		set_message(r, "the job ended without a status from jobrun-init");
 	} else if (r->out.truncated || r->err.truncated) {
 		r->verdict = JR_OL;
 		r->limit = "output";
@@ -83,6 +97,24 @@ void jr_result_decide(struct jr_result *r, const struct jr_outcome *o)
 	}
 }
 
+void jr_oom_classify(const struct jr_usage *u, uint64_t memory_limit, bool *own, bool *host)
+{
+	bool limit_hit;
+
+	*own = *host = false;
+	if (!u->have_oom_kill || u->oom_kill == 0)
+		return;
+	if (u->have_oom)
+		limit_hit = u->oom > 0; /* v2: the job's own limit invoked the OOM killer */
+	else if (!memory_limit)
+		limit_hit = false;      /* no limit of its own: the kill came from above */
+	else	/* v1 has no such counter (and failcnt stays 0 on 6.x): the peak reached it */
+		limit_hit = (u->have_failcnt && u->failcnt > 0) ||
+			    !u->have_mem_peak || u->mem_peak + 65536 >= memory_limit;
+	*own = limit_hit;
+	*host = !limit_hit;
+}
+
 int jr_result_exit_status(const struct jr_result *r)
 {
 	switch (r->verdict) {
@@ -91,6 +123,7 @@ int jr_result_exit_status(const struct jr_result *r)
 	case JR_RE:
 	case JR_SG:
 	case JR_OL:
+	case JR_ML:
 	case JR_TO:
 	case JR_RJ: return 1;
 	}
@@ -119,16 +152,77 @@ static json_t *limit_or_null(uint64_t v)
 	return (v == 0 || v == JR_UNLIMITED) ? json_null() : json_integer((json_int_t)v);
 }
 
+static json_t *seconds_or_null(uint64_t usec)
+{
+	return usec ? json_real((double)usec / 1e6) : json_null();
+}
+
+static json_t *opt_u64(bool have, uint64_t v)
+{
+	return have ? json_integer((json_int_t)v) : json_null();
+}
+
 static json_t *limits_json(const struct jr_spec *spec)
 {
-	return json_pack("{s:o, s:I, s:I, s:I, s:o, s:o}",
-			 "wall_seconds", spec->wall_usec ? json_real((double)spec->wall_usec / 1e6)
-							 : json_null(),
+	const struct jr_cg_limits *l = &spec->cg;
+
+	return json_pack("{s:o, s:o, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+			 "s:o, s:o, s:o, s:o}",
+			 "wall_seconds", seconds_or_null(spec->wall_usec),
+			 "cpu_seconds", seconds_or_null(spec->cpu_time_usec),
 			 "output_bytes", (json_int_t)spec->output_limit,
 			 "disk_bytes", (json_int_t)spec->disk_bytes,
 			 "open_files", (json_int_t)spec->open_files,
 			 "stack_bytes", limit_or_null(spec->stack_bytes),
-			 "file_size_bytes", limit_or_null(spec->file_size));
+			 "file_size_bytes", limit_or_null(spec->file_size),
+			 "memory_bytes", limit_or_null(l->memory),
+			 "swap_bytes", l->memory ? (l->swap == JR_UNLIMITED ? json_null()
+								   : json_integer((json_int_t)l->swap))
+						 : json_null(),
+			 "cpus", l->cpus_milli ? json_real((double)l->cpus_milli / 1000) : json_null(),
+			 "cpu_weight", limit_or_null(l->cpu_weight),
+			 "cpuset", l->cpuset ? json_string(l->cpuset) : json_null(),
+			 "pids", limit_or_null(l->pids),
+			 "io_read_bps", limit_or_null(l->io_rbps),
+			 "io_write_bps", limit_or_null(l->io_wbps),
+			 "io_read_iops", limit_or_null(l->io_riops),
+			 "io_write_iops", limit_or_null(l->io_wiops),
+			 "scratch", spec->scratch ? json_string(spec->scratch) : json_null());
+}
+
+/* Usage from the job's cgroup: exact totals; absent counters are null, never guessed. */
+static json_t *usage_json(const struct jr_result *r, const struct jr_spec *spec)
+{
+	const struct jr_usage *u = &r->usage;
+
+	return json_pack("{s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o, s:o}, s:{s:o, s:o, s:o}, "
+			 "s:{s:o, s:o, s:o, s:o}}",
+			 "cpu",
+			 "seconds", u->have_cpu ? json_real((double)u->cpu_usec / 1e6) : json_null(),
+			 "user_seconds", u->have_cpu_split ? json_real((double)u->user_usec / 1e6)
+							   : json_null(),
+			 "system_seconds", u->have_cpu_split ? json_real((double)u->sys_usec / 1e6)
+							     : json_null(),
+			 "memory",
+			 "peak_bytes", opt_u64(u->have_mem_peak, u->mem_peak),
+			 "limit_bytes", limit_or_null(spec->cg.memory),
+			 "oom", opt_u64(u->have_oom, u->oom),
+			 "oom_kill", opt_u64(u->have_oom_kill, u->oom_kill),
+			 "limit_hits", opt_u64(u->have_failcnt, u->failcnt),
+			 "pids",
+			 "peak", opt_u64(u->have_pids_peak, u->pids_peak),
+			 "limit", limit_or_null(spec->cg.pids),
+			 "forks_refused", opt_u64(u->have_forks_refused, u->forks_refused),
+			 "io",
+			 "read_bytes", opt_u64(u->have_io, u->io_rbytes),
+			 "write_bytes", opt_u64(u->have_io, u->io_wbytes),
+			 "read_ops", opt_u64(u->have_io, u->io_rios),
+			 "write_ops", opt_u64(u->have_io, u->io_wios));
+}
+
+static json_t *cgroup_version_json(int v)
+{
+	return v == 3 ? json_string("mixed") : v ? json_integer(v) : json_null();
 }
 
 static json_t *isolation_json(const struct jr_result *r, const struct jr_spec *spec)
@@ -145,7 +239,7 @@ static json_t *isolation_json(const struct jr_result *r, const struct jr_spec *s
 char *jr_result_json(const struct jr_result *r, const struct jr_spec *spec)
 {
 	char host[256] = "";
-	json_t *o;
+	json_t *o, *usage;
 	char *s;
 
 	gethostname(host, sizeof(host) - 1);
@@ -168,6 +262,14 @@ char *jr_result_json(const struct jr_result *r, const struct jr_spec *spec)
 		      "isolation", isolation_json(r, spec));
 	if (!o)
 		return NULL;
+	usage = usage_json(r, spec);
+	if (!usage || json_object_update(o, usage) < 0 ||
+	    json_object_set_new(o, "cgroup_version", cgroup_version_json(r->cg_version)) < 0) {
+		json_decref(usage);
+		json_decref(o);
+		return NULL;
+	}
+	json_decref(usage);
 	s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
 	json_decref(o);
 	return s;

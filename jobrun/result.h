@@ -2,6 +2,7 @@
 #ifndef JR_RESULT_H
 #define JR_RESULT_H
 
+#include "acct.h"
 #include "spec.h"
 
 #include <stdbool.h>
@@ -15,6 +16,7 @@ enum jr_verdict {
 	JR_RE, /* nonzero exit */
 	JR_SG, /* killed by a signal */
 	JR_OL, /* output limit */
+	JR_ML, /* memory limit: the job's own limit made the kernel kill a process of it */
 	JR_TO, /* time limit */
 	JR_RJ, /* rejected: could not start (bad input, command not found) */
 	JR_XX, /* internal error: jobrun's fault */
@@ -33,6 +35,9 @@ struct jr_outcome {
 	bool exec_failed;       /* the command could not be executed */
 	int exec_errno;
 	bool timed_out_wall;
+	bool timed_out_cpu;     /* the CPU-time budget was used up */
+	bool oom_own;           /* a process was OOM-killed because of the job's memory limit */
+	bool oom_host;          /* a process was OOM-killed by a host-wide (or ancestor) OOM */
 	bool have_status;       /* wstatus is the command's */
 	int wstatus;
 	char message[512];
@@ -44,17 +49,23 @@ struct jr_result {
 	bool exited;
 	int exit_code;          /* valid when exited */
 	int signal;             /* 0 when not killed by a signal */
-	const char *limit;      /* "wall", or NULL */
+	const char *limit;      /* "wall", "cpu", "memory", "output", or NULL */
 	uint64_t wall_usec;
 	struct timespec start, end;
 	struct jr_stream out, err;
 	uid_t uid;
 	gid_t gid;
+	int cg_version;         /* 0 when the job had no cgroup, 1, 2, 3 = mixed */
+	struct jr_usage usage;
 };
 
 const char *jr_verdict_name(enum jr_verdict v);
 
-/* Apply the verdict rule (first that applies wins: XX RJ TO OL SG RE OK) to an outcome. */
+/* Classify OOM kills from the counters: the job's own limit (ML) or a host-wide (or ancestor
+ * cgroup's) OOM. memory_limit: the job's limit in bytes, 0 when it had none. */
+void jr_oom_classify(const struct jr_usage *u, uint64_t memory_limit, bool *own, bool *host);
+
+/* Apply the verdict rule (first that applies wins: XX RJ TO ML OL SG RE OK) to an outcome. */
 void jr_result_decide(struct jr_result *r, const struct jr_outcome *o);
 
 /* Exit status of `jobrun run`: 0 OK, 1 any job verdict, 2 XX. */

@@ -14,12 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum {
 	OPT_DIR = 256, OPT_WALL, OPT_OUTPUT, OPT_DISK, OPT_STDIN, OPT_STDOUT, OPT_STDERR,
 	OPT_RESULT, OPT_ENV, OPT_HOSTNAME, OPT_NOFILE, OPT_STACK, OPT_FSIZE, OPT_RO_BIND,
-	OPT_UID_RANGE, OPT_RUNTIME_DIR, OPT_ID,
+	OPT_UID_RANGE, OPT_RUNTIME_DIR, OPT_ID, OPT_MEMORY, OPT_SWAP, OPT_CPUS, OPT_CPU_WEIGHT,
+	OPT_CPUSET, OPT_CPU_TIME, OPT_PIDS, OPT_IO_RBPS, OPT_IO_WBPS, OPT_IO_RIOPS, OPT_IO_WIOPS,
+	OPT_SCRATCH, OPT_CGROUP_PARENT,
 };
 
 static const struct option options[] = {
@@ -40,6 +43,19 @@ static const struct option options[] = {
 	{ "uid-range", required_argument, NULL, OPT_UID_RANGE },
 	{ "runtime-dir", required_argument, NULL, OPT_RUNTIME_DIR },
 	{ "id", required_argument, NULL, OPT_ID },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "swap", required_argument, NULL, OPT_SWAP },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT },
+	{ "cpuset", required_argument, NULL, OPT_CPUSET },
+	{ "cpu-time", required_argument, NULL, OPT_CPU_TIME },
+	{ "pids", required_argument, NULL, OPT_PIDS },
+	{ "io-read-bps", required_argument, NULL, OPT_IO_RBPS },
+	{ "io-write-bps", required_argument, NULL, OPT_IO_WBPS },
+	{ "io-read-iops", required_argument, NULL, OPT_IO_RIOPS },
+	{ "io-write-iops", required_argument, NULL, OPT_IO_WIOPS },
+	{ "scratch", required_argument, NULL, OPT_SCRATCH },
+	{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -64,6 +80,17 @@ static const char usage[] =
 	"  --uid-range BASE:N    job uids BASE..BASE+N-1, init uids the next N (1500000000:10000)\n"
 	"  --runtime-dir DIR     jobrun's mount points and uid leases (default /run/jobrun)\n"
 	"  --id ID               job id in the result (default: random)\n"
+	"  --memory SIZE         memory limit of the job's cgroup (tmpfs pages included)\n"
+	"  --swap SIZE           swap on top of --memory, or 'unlimited' (default 0)\n"
+	"  --cpus N              CPU bandwidth in CPUs (0.5, 2)\n"
+	"  --cpu-weight W        CPU weight 1..10000 (default: unchanged, 100)\n"
+	"  --cpuset LIST         pin to CPUs (0-1,3)\n"
+	"  --cpu-time T          CPU time over all the job's processes (TO, limit cpu)\n"
+	"  --pids N              most processes/threads at once (fork bombs hit it)\n"
+	"  --io-read-bps SIZE, --io-write-bps SIZE, --io-read-iops N, --io-write-iops N\n"
+	"                        I/O limits on the block devices under the binds and --scratch\n"
+	"  --scratch DIR         make a per-job directory in DIR (on disk) at /scratch, removed after\n"
+	"  --cgroup-parent PATH  put job cgroups below PATH in each hierarchy (default: jobrun's own)\n"
 	"  -v, --verbose         log what happens to stderr\n";
 
 static int bad(struct jr_err *err, const char *opt, const char *val, const char *what)
@@ -155,6 +182,25 @@ static int parse_uid_range(struct jr_spec *spec, const char *val, struct jr_err 
 	return 0;
 }
 
+static int valid_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 64 && strcmp(s, ".") && strcmp(s, "..") &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+static int parse_io(const char *val, const char *opt, int is_size, uint64_t *out,
+		    struct jr_err *err)
+{
+	int r = is_size ? jr_parse_size(val, out) : jr_parse_uint(val, out);
+
+	if (r < 0 || *out == 0)
+		return bad(err, opt, val, is_size ? "a positive size per second (10M)"
+						  : "a positive number of operations per second");
+	return 0;
+}
+
 static int abs_path(char **dst, const char *opt, const char *val, struct jr_err *err)
 {
 	char *p = realpath(val, NULL);
@@ -169,6 +215,7 @@ static int abs_path(char **dst, const char *opt, const char *val, struct jr_err 
 static int parse_one(struct jr_spec *spec, int opt, const char *val, char **environ_,
 		     struct jr_err *err)
 {
+	struct stat st;
 	uint64_t v;
 
 	switch (opt) {
@@ -210,13 +257,59 @@ static int parse_one(struct jr_spec *spec, int opt, const char *val, char **envi
 	case OPT_RO_BIND:
 		if (val[0] != '/')
 			return bad(err, "ro-bind", val, "an absolute path");
+		/* the plan skips missing system binds (/lib32...): a bind asked for must exist */
+		if (lstat(val, &st) < 0)
+			return jr_err_set(err, errno, "--ro-bind: '%s'", val);
 		return jr_strv_push(&spec->sys_binds, val);
 	case OPT_UID_RANGE: return parse_uid_range(spec, val, err);
 	case OPT_RUNTIME_DIR:
 		if (val[0] != '/')
 			return bad(err, "runtime-dir", val, "an absolute path");
 		return set_str(&spec->runtime_dir, val);
-	case OPT_ID: return set_str(&spec->id, val);
+	case OPT_ID:
+		if (!valid_id(val))
+			return bad(err, "id", val, "an id (letters, digits, '.', '_', '-'; 64 at most)");
+		return set_str(&spec->id, val);
+	case OPT_MEMORY:
+		if (jr_parse_size(val, &spec->cg.memory) < 0 || spec->cg.memory < (1 << 20))
+			return bad(err, "memory", val, "a size of at least 1M");
+		return 0;
+	case OPT_SWAP:
+		if (parse_limit_size(val, &spec->cg.swap) < 0)
+			return bad(err, "swap", val, "a size, or 'unlimited'");
+		return 0;
+	case OPT_CPUS:
+		if (jr_parse_cpus(val, &spec->cg.cpus_milli) < 0 || spec->cg.cpus_milli < 10 ||
+		    spec->cg.cpus_milli > 1000000)
+			return bad(err, "cpus", val, "a number of CPUs from 0.01 to 1000");
+		return 0;
+	case OPT_CPU_WEIGHT:
+		if (jr_parse_uint(val, &spec->cg.cpu_weight) < 0 || spec->cg.cpu_weight < 1 ||
+		    spec->cg.cpu_weight > 10000)
+			return bad(err, "cpu-weight", val, "a weight from 1 to 10000");
+		return 0;
+	case OPT_CPUSET:
+		if (!val[0] || strspn(val, "0123456789,-") != strlen(val))
+			return bad(err, "cpuset", val, "a CPU list (0-1,3)");
+		return set_str(&spec->cg.cpuset, val);
+	case OPT_CPU_TIME:
+		if (jr_parse_duration(val, &spec->cpu_time_usec) < 0 || !spec->cpu_time_usec)
+			return bad(err, "cpu-time", val, "a positive duration (1.5s, 500ms, 2m)");
+		return 0;
+	case OPT_PIDS:
+		if (jr_parse_uint(val, &spec->cg.pids) < 0 || spec->cg.pids < 1 ||
+		    spec->cg.pids > 4194304)
+			return bad(err, "pids", val, "a number from 1 to 4194304");
+		return 0;
+	case OPT_IO_RBPS: return parse_io(val, "io-read-bps", 1, &spec->cg.io_rbps, err);
+	case OPT_IO_WBPS: return parse_io(val, "io-write-bps", 1, &spec->cg.io_wbps, err);
+	case OPT_IO_RIOPS: return parse_io(val, "io-read-iops", 0, &spec->cg.io_riops, err);
+	case OPT_IO_WIOPS: return parse_io(val, "io-write-iops", 0, &spec->cg.io_wiops, err);
+	case OPT_SCRATCH: return abs_path(&spec->scratch, "scratch", val, err);
+	case OPT_CGROUP_PARENT:
+		if (val[0] != '/' || strstr(val, "..") || strlen(val) < 2)
+			return bad(err, "cgroup-parent", val, "an absolute cgroup path like /jobs");
+		return set_str(&spec->cgroup_parent, val);
 	default: return jr_err_set(err, 0, "unknown option");
 	}
 }
@@ -277,6 +370,7 @@ static int write_result(const char *path, const char *json, struct jr_err *err)
 {
 	char tmp[PATH_MAX];
 	size_t len = strlen(json);
+	struct stat st;
 	int fd, r = 0;
 
 	if (!path) {
@@ -284,6 +378,18 @@ static int write_result(const char *path, const char *json, struct jr_err *err)
 		    fflush(stdout) == EOF)
 			return jr_err_set(err, errno, "write the result to stdout");
 		return 0;
+	}
+	/* A device, FIFO or symlink (/dev/null, /dev/stdout) is written through, never renamed
+	 * over: the rename would replace it with a regular file. */
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+		if (fd < 0)
+			return jr_err_set(err, errno, "open %s", path);
+		if (write(fd, json, len) != (ssize_t)len || write(fd, "\n", 1) != 1)
+			r = jr_err_set(err, errno ? errno : EIO, "write %s", path);
+		if (close(fd) < 0 && !r)
+			r = jr_err_set(err, errno, "close %s", path);
+		return r;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -334,7 +440,7 @@ static void sanitize_stdio(void)
 		close(fd);
 }
 
-static int run_job(struct jr_spec *spec)
+static int run_job(struct jr_spec *spec, const struct jr_host *host)
 {
 	static const int signums[3] = { SIGINT, SIGTERM, SIGHUP };
 	struct run_ctx ctx;
@@ -354,7 +460,7 @@ static int run_job(struct jr_spec *spec)
 		ctx.sigs[i].data = &ctx;
 		uv_signal_start(&ctx.sigs[i], signal_cb, signums[i]);
 	}
-	jr_job_start(&ctx.job, &loop, spec, job_done_cb);
+	jr_job_start(&ctx.job, &loop, spec, host, job_done_cb);
 	ctx.job.data = &ctx;
 	uv_run(&loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&loop) < 0)
@@ -374,9 +480,41 @@ static int run_job(struct jr_spec *spec)
 	return status;
 }
 
+/* The supervisor must outlive its jobs when memory runs out: oom_score_adj -1000 where the
+ * host allows it (CAP_SYS_RESOURCE). The job's command gets back the value jobrun had, or one
+ * more than jobrun's when jobrun could not lower its own, so that an OOM kill inside the job
+ * picks the job's processes before its PID 1 (which keeps jobrun's value). */
+static void protect_self(struct jr_host *host)
+{
+	char old[16] = "";
+	ssize_t n;
+	long v;
+	int fd = open("/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC);
+
+	host->job_oom_adj[0] = '\0';
+	if (fd < 0)
+		return;
+	n = read(fd, old, sizeof(old) - 1);
+	if (n <= 0) {
+		close(fd);
+		return;
+	}
+	old[n] = '\0';
+	v = strtol(old, NULL, 10);
+	if (write(fd, "-1000", 5) == 5) {
+		snprintf(host->job_oom_adj, sizeof(host->job_oom_adj), "%ld", v);
+	} else {
+		jr_info("cannot set oom_score_adj -1000 (CAP_SYS_RESOURCE?): %s", strerror(errno));
+		if (v < 1000)
+			snprintf(host->job_oom_adj, sizeof(host->job_oom_adj), "%ld", v + 1);
+	}
+	close(fd);
+}
+
 int jr_cmd_run(int argc, char **argv)
 {
 	extern char **environ;
+	struct jr_host host;
 	struct jr_spec spec;
 	struct jr_err err;
 	int status;
@@ -406,7 +544,13 @@ int jr_cmd_run(int argc, char **argv)
 		jr_spec_free(&spec);
 		return 2;
 	}
-	status = run_job(&spec);
+	protect_self(&host);
+	if (jr_cg_detect(&host.cg, &err) < 0) {
+		jr_warn("cgroups: %s: jobs get no cgroup", err.msg);
+		memset(&host.cg, 0, sizeof(host.cg));
+	}
+	status = run_job(&spec, &host);
+	jr_cg_host_free(&host.cg);
 	jr_spec_free(&spec);
 	return status;
 }

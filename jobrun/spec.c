@@ -58,6 +58,7 @@ void jr_spec_init(struct jr_spec *spec)
 	spec->open_files = 256;
 	spec->stack_bytes = 0;
 	spec->file_size = JR_UNLIMITED;
+	spec->cg.swap = 0; /* no swap unless asked for */
 	spec->uid_base = 1500000000;
 	spec->uid_count = 10000;
 	spec->hostname = strdup("jobrun");
@@ -82,5 +83,8 @@ void jr_spec_free(struct jr_spec *spec)
 	free(spec->runtime_dir);
 	jr_strv_free(&spec->sys_binds);
 	jr_strv_free(&spec->etc_files);
+	free(spec->cg.cpuset);
+	free(spec->scratch);
+	free(spec->cgroup_parent);
 	memset(spec, 0, sizeof(*spec));
 }

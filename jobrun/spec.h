@@ -2,6 +2,8 @@
 #ifndef JR_SPEC_H
 #define JR_SPEC_H
 
+#include "cgroup.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -38,6 +40,11 @@ struct jr_spec {
 	uint64_t open_files;     /* RLIMIT_NOFILE */
 	uint64_t stack_bytes;    /* RLIMIT_STACK; JR_UNLIMITED = unlimited, 0 = unchanged */
 	uint64_t file_size;      /* RLIMIT_FSIZE; JR_UNLIMITED = unlimited */
+
+	struct jr_cg_limits cg;  /* cgroup limits (devs filled in at launch) */
+	uint64_t cpu_time_usec;  /* CPU time over all the job's processes; 0: no limit */
+	char *scratch;           /* host directory on disk: a per-job subdirectory at /scratch */
+	char *cgroup_parent;     /* path below each hierarchy's root; NULL: jobrun's own cgroup */
 
 	uid_t uid_base;          /* job uids: [uid_base, uid_base + uid_count) */
 	unsigned uid_count;      /* jobrun-init uids: the next uid_count uids */

@@ -6,10 +6,50 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* A quarantine marker names what the slot's last job left behind; once that is gone, the
+ * marker goes too and the slot is usable again. */
+static int quarantined(int dirfd, unsigned slot)
+{
+	char name[32], path[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(name, sizeof(name), "%u.dirty", slot);
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	n = read(fd, path, sizeof(path) - 1);
+	close(fd);
+	if (n > 0) {
+		path[n] = '\0';
+		if (access(path, F_OK) == 0)
+			return 1;
+	}
+	unlinkat(dirfd, name, 0);
+	return 0;
+}
+
+void jr_uid_quarantine(const char *runtime_dir, const struct jr_uid_lease *lease,
+		       const char *leftover)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/uids/%u.dirty", runtime_dir, lease->slot);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return;
+	if (write(fd, leftover, strlen(leftover)) < 0) {
+		/* nothing better to do: the slot stays usable */
+	}
+	close(fd);
+}
 
 int jr_uid_acquire(const char *runtime_dir, uid_t base, unsigned count,
 		   struct jr_uid_lease *lease, struct jr_err *err)
@@ -42,7 +82,7 @@ int jr_uid_acquire(const char *runtime_dir, uid_t base, unsigned count,
 			close(dirfd);
 			return jr_err_set(err, e, "open uid lock %s/%s", path, name);
 		}
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && !quarantined(dirfd, slot)) {
 			close(dirfd);
 			lease->fd = fd;
 			lease->slot = slot;

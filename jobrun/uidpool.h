@@ -20,4 +20,9 @@ int jr_uid_acquire(const char *runtime_dir, uid_t base, unsigned count,
 		   struct jr_uid_lease *lease, struct jr_err *err);
 void jr_uid_release(struct jr_uid_lease *lease);
 
+/* The job of this lease left something behind (a cgroup that would not empty, named by
+ * leftover): no job gets this uid again while leftover exists. */
+void jr_uid_quarantine(const char *runtime_dir, const struct jr_uid_lease *lease,
+		       const char *leftover);
+
 #endif

@@ -1,0 +1,95 @@
+/* scratch.c - per-job scratch directories. */
+#define _GNU_SOURCE
+#include "scratch.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *jr_scratch_create(const char *base, const char *id, unsigned slot, uid_t uid, gid_t gid,
+			struct jr_err *err)
+{
+	struct stat st;
+	char *path;
+
+	if (asprintf(&path, "%s/jobrun-%s-%u", base, id, slot) < 0) {
+		jr_err_set(err, ENOMEM, "scratch path");
+		return NULL;
+	}
+	if (lstat(path, &st) == 0 && jr_scratch_remove(path, err) < 0) /* a dead jobrun's */
+		goto fail;
+	if (mkdir(path, 0700) < 0) {
+		jr_err_set(err, errno, "create scratch directory %s", path);
+		goto fail;
+	}
+	if (chown(path, uid, gid) < 0) {
+		jr_err_set(err, errno, "chown scratch directory %s", path);
+		rmdir(path);
+		goto fail;
+	}
+	return path;
+fail:
+	free(path);
+	return NULL;
+}
+
+/* Empty the directory open at dfd (consumed). Depth is bounded by the fd limit. */
+static int empty_dir(int dfd, int depth)
+{
+	DIR *d = fdopendir(dfd);
+	struct dirent *e;
+	int r = 0;
+
+	if (!d) {
+		close(dfd);
+		return -errno;
+	}
+	while ((e = readdir(d))) {
+		int sub;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+			continue;
+		if (errno != EISDIR && errno != EPERM) {
+			r = -errno;
+			continue;
+		}
+		if (depth > 256) {
+			r = -ELOOP;
+			continue;
+		}
+		sub = openat(dirfd(d), e->d_name,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (sub < 0) {
+			r = -errno;
+			continue;
+		}
+		if (empty_dir(sub, depth + 1) < 0)
+			r = -EIO;
+		if (unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) < 0)
+			r = -errno;
+	}
+	closedir(d);
+	return r;
+}
+
+int jr_scratch_remove(const char *path, struct jr_err *err)
+{
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : jr_err_set(err, errno, "open scratch %s", path);
+	r = empty_dir(fd, 0);
+	if (r < 0)
+		return jr_err_set(err, -r, "empty scratch %s", path);
+	if (rmdir(path) < 0)
+		return jr_err_set(err, errno, "remove scratch %s", path);
+	return 0;
+}
