@@ -284,8 +284,11 @@ static int prepare(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
 	if (r < 0)
 		return r;
 	r = jr_plan_build(&job->plan, spec, &ids, root, scratch, err);
-	if (r < 0)
+	if (r < 0) {
+		/* no errno: the caller asked for a bind that cannot be (RJ), not jobrun's fault */
+		job->outcome.rejected = err->code == 0;
 		return r;
+	}
 	if (build_init_argv(job) < 0)
 		return jr_err_set(err, ENOMEM, "jobrun-init arguments");
 	f->init = open_init(err);
@@ -581,7 +584,10 @@ void jr_job_start(struct jr_job *job, uv_loop_t *loop, const struct jr_spec *spe
 	if (r < 0) {
 		reject(job, &err);
 	} else if (prepare(job, &f, &err) < 0 || launch(job, &f, &err) < 0) {
-		fail_internal(job, &err);
+		if (job->outcome.rejected)
+			reject(job, &err);
+		else
+			fail_internal(job, &err);
 	}
 	close_launch_fds(&f);
 	if (job->state != JR_JOB_RUNNING) {

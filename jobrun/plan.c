@@ -113,19 +113,58 @@ static int add_parents(struct jr_plan *plan, const char *root, const char *insid
 	return 0;
 }
 
+/* An absolute path with no "." or ".." component. */
+static int normal_path(const char *p)
+{
+	if (p[0] != '/')
+		return 0;
+	while (*p) {
+		size_t n = strcspn(++p, "/");
+
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+		p += n;
+	}
+	return 1;
+}
+
+/* The job's own mounts, made after the host paths: a host path there would be hidden. */
+static const char *own_mount(const char *host, const struct jr_ids *ids)
+{
+	static const char *const own[] = { "/tmp", "/job", "/dev", "/proc", "/scratch" };
+	/* and what the plan writes itself: a bind there would cover it (or the whole root) */
+	static const char *const exact[] = { "/", "/etc", "/etc/passwd", "/etc/group", "/etc/hosts" };
+	size_t i, n, nown = sizeof(own) / sizeof(own[0]) - (ids->scratch_dir ? 0 : 1);
+
+	for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (!strcmp(host, exact[i]))
+			return exact[i];
+	for (i = 0; i < nown; i++) {
+		n = strlen(own[i]);
+		if (!strncmp(host, own[i], n) && (host[n] == '\0' || host[n] == '/'))
+			return own[i];
+	}
+	return NULL;
+}
+
 /* Mirror host path `host` at the same place under root: a symlink stays a symlink, a directory
  * is bound recursively, anything else is bound as a file. Missing and optional: skipped. */
-static int add_host_path(struct jr_plan *plan, const char *root, const char *host,
-			 unsigned long long attr, int optional, struct jr_err *err)
+static int add_host_path(struct jr_plan *plan, const struct jr_ids *ids, const char *root,
+			 const char *host, unsigned long long attr, int optional,
+			 struct jr_err *err)
 {
 	char target[PATH_MAX];
 	struct jr_step *s;
 	const char *dst;
 	struct stat st;
+	const char *own;
 	ssize_t n;
 
-	if (host[0] != '/' || strstr(host, "/../") || strstr(host, "/./"))
+	if (!normal_path(host))
 		return jr_err_set(err, 0, "bind source '%s' must be an absolute, normal path", host);
+	own = own_mount(host, ids);
+	if (own)
+		return jr_err_set(err, 0, "bind source '%s' would cover the job's own %s", host, own);
 	if (lstat(host, &st) < 0) {
 		if (errno == ENOENT && optional)
 			return 0;
@@ -258,7 +297,7 @@ static int plan_etc(struct jr_plan *plan, const struct jr_spec *spec, const stru
 			 spec->hostname), 0444) < 0)
 		return nomem(err);
 	for (i = 0; i < spec->etc_files.n; i++) {
-		r = add_host_path(plan, root, spec->etc_files.v[i], ATTR_RO, 1, err);
+		r = add_host_path(plan, ids, root, spec->etc_files.v[i], ATTR_RO, 1, err);
 		if (r < 0)
 			return r;
 	}
@@ -300,7 +339,7 @@ static int plan_root(struct jr_plan *plan, const struct jr_spec *spec, const str
 	if (add_tmpfs(plan, root, "size=1m,nr_inodes=4096,mode=0755", MS_NOSUID | MS_NODEV) < 0)
 		return nomem(err);
 	for (i = 0; i < spec->sys_binds.n; i++) {
-		r = add_host_path(plan, root, spec->sys_binds.v[i], ATTR_RO, 1, err);
+		r = add_host_path(plan, ids, root, spec->sys_binds.v[i], ATTR_RO, 1, err);
 		if (r < 0)
 			return r;
 	}

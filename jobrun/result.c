@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -152,6 +153,49 @@ static json_t *limit_or_null(uint64_t v)
 	return (v == 0 || v == JR_UNLIMITED) ? json_null() : json_integer((json_int_t)v);
 }
 
+/* A JSON string from text that may not be UTF-8 (a path, argv[0] in a message, a message cut
+ * short by snprintf): each byte that does not start a valid sequence becomes U+FFFD, so there
+ * is always a result. */
+static json_t *text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	json_t *j = json_string(s);
+	char *buf, *o;
+
+	if (j)
+		return j;
+	buf = malloc(3 * strlen(s) + 1);
+	if (!buf)
+		return NULL;
+	for (o = buf; *p;) {
+		unsigned char c = p[0];
+		size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+			 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+		size_t i;
+
+		for (i = 1; i < n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				n = 0;
+		/* overlong, surrogate and beyond-U+10FFFF forms */
+		if ((n == 3 && ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f))) ||
+		    (n == 4 && ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))))
+			n = 0;
+		if (n) {
+			memcpy(o, p, n);
+			o += n;
+			p += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++;
+		}
+	}
+	*o = '\0';
+	j = json_string(buf);
+	free(buf);
+	return j;
+}
+
 static json_t *seconds_or_null(uint64_t usec)
 {
 	return usec ? json_real((double)usec / 1e6) : json_null();
@@ -174,7 +218,9 @@ static json_t *limits_json(const struct jr_spec *spec)
 			 "disk_bytes", (json_int_t)spec->disk_bytes,
 			 "open_files", (json_int_t)spec->open_files,
 			 "stack_bytes", limit_or_null(spec->stack_bytes),
-			 "file_size_bytes", limit_or_null(spec->file_size),
+			 "file_size_bytes", spec->file_size == JR_UNLIMITED
+						    ? json_null()
+						    : json_integer((json_int_t)spec->file_size),
 			 "memory_bytes", limit_or_null(l->memory),
 			 "swap_bytes", l->memory ? (l->swap == JR_UNLIMITED ? json_null()
 								   : json_integer((json_int_t)l->swap))
@@ -187,7 +233,7 @@ static json_t *limits_json(const struct jr_spec *spec)
 			 "io_write_bps", limit_or_null(l->io_wbps),
 			 "io_read_iops", limit_or_null(l->io_riops),
 			 "io_write_iops", limit_or_null(l->io_wiops),
-			 "scratch", spec->scratch ? json_string(spec->scratch) : json_null());
+			 "scratch", spec->scratch ? text(spec->scratch) : json_null());
 }
 
 /* Usage from the job's cgroup: exact totals; absent counters are null, never guessed. */
@@ -227,13 +273,13 @@ static json_t *cgroup_version_json(int v)
 
 static json_t *isolation_json(const struct jr_result *r, const struct jr_spec *spec)
 {
-	return json_pack("{s:[ssssss], s:I, s:I, s:s, s:b, s:b, s:b, s:s, s:s}",
+	return json_pack("{s:[ssssss], s:I, s:I, s:o, s:b, s:b, s:b, s:s, s:o}",
 			 "namespaces", "pid", "net", "uts", "ipc", "mnt", "cgroup",
 			 "uid", (json_int_t)r->uid, "gid", (json_int_t)r->gid,
-			 "hostname", spec->hostname,
+			 "hostname", text(spec->hostname),
 			 "seccomp", 1, "no_new_privs", 1, "capabilities", 0,
 			 "network", "loopback",
-			 "workdir", spec->workdir ? spec->workdir : "tmpfs");
+			 "workdir", text(spec->workdir ? spec->workdir : "tmpfs"));
 }
 
 char *jr_result_json(const struct jr_result *r, const struct jr_spec *spec)
@@ -243,12 +289,12 @@ char *jr_result_json(const struct jr_result *r, const struct jr_spec *spec)
 	char *s;
 
 	gethostname(host, sizeof(host) - 1);
-	o = json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:o, s:f, s:o, s:o, s:o, s:o, s:s, s:o, "
+	o = json_pack("{s:i, s:o, s:s, s:o, s:o, s:o, s:o, s:f, s:o, s:o, s:o, s:o, s:o, s:o, "
 		      "s:o}",
 		      "version", JR_RESULT_VERSION,
-		      "id", spec->id ? spec->id : "",
+		      "id", text(spec->id ? spec->id : ""),
 		      "verdict", jr_verdict_name(r->verdict),
-		      "message", r->message,
+		      "message", text(r->message),
 		      "exit_code", r->exited ? json_integer(r->exit_code) : json_null(),
 		      "signal", r->signal ? json_integer(r->signal) : json_null(),
 		      "limit", r->limit ? json_string(r->limit) : json_null(),
@@ -257,7 +303,7 @@ char *jr_result_json(const struct jr_result *r, const struct jr_spec *spec)
 		      "end_time", timestamp(&r->end),
 		      "stdout", stream_json(&r->out),
 		      "stderr", stream_json(&r->err),
-		      "host", host,
+		      "host", text(host),
 		      "limits", limits_json(spec),
 		      "isolation", isolation_json(r, spec));
 	if (!o)

@@ -175,7 +175,8 @@ static int parse_uid_range(struct jr_spec *spec, const char *val, struct jr_err 
 	memcpy(base_s, val, (size_t)(colon - val));
 	base_s[colon - val] = '\0';
 	if (jr_parse_uint(base_s, &base) < 0 || jr_parse_uint(colon + 1, &count) < 0 ||
-	    count == 0 || base == 0 || base + 2 * count >= UINT32_MAX)
+	    count == 0 || base == 0 || base >= UINT32_MAX || count >= UINT32_MAX ||
+	    base + 2 * count >= UINT32_MAX)
 		return bad(err, "uid-range", val, "BASE:COUNT with BASE > 0 and BASE+2*COUNT < 2^32");
 	spec->uid_base = (uid_t)base;
 	spec->uid_count = (unsigned)count;
@@ -330,7 +331,7 @@ int jr_run_parse(int argc, char **argv, struct jr_spec *spec, char **environ_,
 
 	if (!spec->env.n && default_env(spec) < 0)
 		return jr_err_set(err, ENOMEM, "environment");
-	optind = 1;
+	optind = 0; /* glibc, musl: start afresh, forgetting a half-read "-abc" of a last call */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+vh", options, NULL)) != -1) {
 		if (opt == 'v') {
@@ -339,9 +340,14 @@ int jr_run_parse(int argc, char **argv, struct jr_spec *spec, char **environ_,
 		}
 		if (opt == 'h')
 			return jr_err_set(err, 0, "help");
-		if (opt == '?' || opt == ':')
-			return jr_err_set(err, 0, "unknown option or missing value: '%s'",
-					  argv[optind - 1]);
+		if (opt == '?' || opt == ':') {
+			const char *arg = argv[optind - 1];
+
+			/* a short option: arg may be a cluster ("-vx"), or not it at all ("-xv") */
+			if (strncmp(arg, "--", 2) && optopt > 0)
+				return jr_err_set(err, 0, "unknown option '-%c'", optopt);
+			return jr_err_set(err, 0, "unknown option or missing value: '%s'", arg);
+		}
 		r = parse_one(spec, opt, optarg, environ_, err);
 		if (r < 0)
 			return r == -ENOMEM ? jr_err_set(err, ENOMEM, "options") : r;

@@ -24,11 +24,8 @@ static int scale(uint64_t ipart, uint64_t fpart, unsigned fdigits, uint64_t mult
 	whole = ipart * mult;
 	for (i = 0; i < fdigits; i++)
 		pow10 *= 10;
-	/* fpart < pow10 <= 10^18; split mult to keep fpart * mult in range */
-	if (fpart && mult > UINT64_MAX / fpart)
-		frac = (fpart * (mult / pow10)) + (fpart * (mult % pow10)) / pow10;
-	else
-		frac = fpart * mult / pow10;
+	/* fpart < pow10 <= 10^18, so the quotient is below mult; the product needs 128 bits */
+	frac = (uint64_t)((unsigned __int128)fpart * mult / pow10);
 	if (whole > UINT64_MAX - frac)
 		return -ERANGE;
 	*out = whole + frac;
