@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "check.h"
 #include "cgroup.h"
+#include "spec.h"
 
 #include <errno.h>
 #include <linux/seccomp.h>
@@ -192,6 +193,46 @@ static void check_cgroups(void)
 	jr_cg_host_free(&h);
 }
 
+/* Job uids must exist nowhere on the host: no local user or group in the range. */
+static void check_uid_range(void)
+{
+	static const char *const files[] = { "/etc/passwd", "/etc/group" };
+	struct jr_spec spec;
+	unsigned long lo, hi, id;
+	char buf[1024];
+	size_t i;
+	int clash = 0;
+
+	jr_spec_init(&spec);
+	lo = spec.uid_base;
+	hi = lo + 2UL * spec.uid_count;
+	jr_spec_free(&spec);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		FILE *f = fopen(files[i], "re");
+
+		while (f && fgets(buf, sizeof(buf), f)) {
+			char *c = strchr(buf, ':');
+
+			c = c ? strchr(c + 1, ':') : NULL;
+			if (!c)
+				continue;
+			id = strtoul(c + 1, NULL, 10);
+			if (id >= lo && id < hi) {
+				line("uid range:", "NO: %s has id %lu inside jobrun's range %lu-%lu",
+				     files[i], id, lo, hi - 1);
+				clash = 1;
+			}
+		}
+		if (f)
+			fclose(f);
+	}
+	if (clash)
+		problems++;
+	else
+		line("uid range:", "%lu-%lu (jobs, then their PID 1), unused by local users and "
+		     "groups", lo, hi - 1);
+}
+
 int jr_cmd_check(int argc, char **argv)
 {
 	(void)argv;
@@ -207,6 +248,7 @@ int jr_cmd_check(int argc, char **argv)
 	check_seccomp();
 	check_swap();
 	check_pivot_root();
+	check_uid_range();
 	check_cgroups();
 	line("verdict:", "%s", problems ? "jobrun CANNOT enforce its limits here"
 				       : "jobrun can isolate and limit jobs here");
