@@ -34,14 +34,24 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Kill and remove a job directory left by a jobrun that died (same slot: we hold its lease). */
+/* Remove a job directory left by a jobrun that died: its job died with it (parent-death
+ * signal), so the directory empties on its own. One that stays busy is a live job of another
+ * jobrun: a different --runtime-dir leases the same slot numbers. Never kill it. */
 static int remove_leftover(const char *dir, int version, struct jr_err *err)
 {
+	char buf[64];
 	int i;
 
-	for (i = 0; i < 200 && jr_cg_ops_kill(dir, version) > 0; i++)
+	(void)version;
+	for (i = 0; i < 200; i++) {
+		if (jr_cg_read_text(dir, "cgroup.procs", buf, sizeof(buf)) < 0 || !buf[0])
+			break;
 		sleep_ms(5);
-	if (rmdir(dir) < 0)
+	}
+	if (i == 200)
+		return jr_err_set(err, EBUSY, "cgroup %s holds a running job (of a jobrun with "
+				  "another --runtime-dir?)", dir);
+	if (rmdir(dir) < 0 && errno != ENOENT) /* ENOENT: its own jobrun removed it just now */
 		return jr_err_set(err, errno, "remove leftover cgroup %s", dir);
 	return 0;
 }

@@ -550,8 +550,12 @@ static int launch(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
 		job->state = JR_JOB_NEW;
 		return jr_err_set(err, -r, "watching the job");
 	}
-	if (job->spec->wall_usec)
-		uv_timer_start(&job->timer, wall_cb, (job->spec->wall_usec + 999) / 1000, 0);
+	if (job->spec->wall_usec) {
+		/* The loop's clock was last read before the set-up: refresh it, or the limit runs
+		 * from then and kills the job early; +1 for its rounding down to whole ms. */
+		uv_update_time(job->loop);
+		uv_timer_start(&job->timer, wall_cb, (job->spec->wall_usec + 999) / 1000 + 1, 0);
+	}
 	start_watches(job);
 	return 0;
 }

@@ -57,7 +57,9 @@ void jr_result_decide(struct jr_result *r, const struct jr_outcome *o)
 		r->verdict = JR_RJ;
 		set_message(r, "%s", o->message);
 	} else if (o->exec_failed) {
-		r->verdict = JR_RJ;
+		r->verdict = JR_RJ; /* the command never ran: no exit code of its own */
+		r->exited = false;
+		r->exit_code = 0;
 		set_message(r, "%s", o->message);
 	} else if (o->timed_out_wall) {
 		r->verdict = JR_TO;

@@ -57,7 +57,7 @@ if [ "$mode" != unit ]; then
 		echo "# integration tests need root: skipped"
 		skip=$((skip + 1))
 	else
-		for t in "$here"/integration/*.sh; do
+		for t in "$here"/integration/[0-9]*.sh; do
 			[ -f "$t" ] || continue
 			run_one "integration/$(basename "$t" .sh)" env JOBRUN="$build/jobrun" \
 				PROBE="$build/probe" JOBRUN_LANE="$lane" bash "$t"

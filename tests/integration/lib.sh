@@ -1,0 +1,303 @@
+# lib.sh - sourced by tests/integration/*.sh (bash, as root). TAP output, a scratch area per
+# test file, and `jr` to run one job with its result, stdout and stderr captured in files.
+#
+# Environment (tests/run-all.sh sets it): JOBRUN = the jobrun binary, PROBE = the static probe
+# (tests/helpers/probe.c). Every job of a test file runs in a uid range of its own (UID_BASE,
+# UID_COUNT: jobs UID_BASE.., jobrun-init UID_BASE+UID_COUNT..), so "no process of ours is left"
+# can be checked without being confused by other jobs on the host.
+set -u
+
+# tests/run-all.sh runs every *.sh here: run directly, this library has nothing to test.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	echo "1..0 # SKIP lib.sh is the library the tests source"
+	exit 0
+fi
+
+: "${JOBRUN:?JOBRUN must name the jobrun binary}"
+: "${PROBE:?PROBE must name the probe binary}"
+JR_TIMEOUT=${JR_TIMEOUT:-20}
+# Time bounds are for real hardware; the cgroup-v2 VM lane runs under software emulation (exec
+# ~6x, namespace set-up ~23x slower): there they are multiplied by SLOW.
+SLOW=1
+[ "${JOBRUN_LANE:-host}" = vm ] && SLOW=5
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "1..0 # SKIP integration tests need root"
+	exit 0
+fi
+for tool in jq timeout setpriv; do
+	if ! command -v "$tool" >/dev/null; then
+		echo "Bail out! $tool is not installed"
+		exit 1
+	fi
+done
+
+TESTS=0
+FAILURES=0
+
+# A base for the test file's jobs: above the default range (1500000000 + 2 * 10000), below 2^32.
+UID_COUNT=16
+UID_BASE=$((1600000000 + ($$ % 100000) * 64))
+UID_END=$((UID_BASE + 2 * UID_COUNT))
+# Jobs pinned to one uid (--uid-range U:1) take U from [UID_END, UID_END + 8).
+PIN_END=$((UID_END + 8))
+# A wide range for jobs with a private --runtime-dir: leases (flocks on uids/<slot>) are per
+# runtime dir, but every job's cgroup is jobrun/job-<slot> below jobrun's own cgroup, so slot
+# numbers should rarely meet those of jobs leased in /run/jobrun (random among 4096 here).
+PRIV_COUNT=4096
+PRIV_BASE=$((1700000000 + ($$ % 100000) * 8192))
+PRIV_END=$((PRIV_BASE + 2 * PRIV_COUNT))
+
+# Everything the file makes lives in T (under /var/tmp: a --ro-bind under /tmp would be hidden
+# by the job's private /tmp). CLEANUPS holds extra commands for the exit trap.
+T=$(mktemp -d /var/tmp/jobrun-it.XXXXXX) || exit 1
+chmod 0755 "$T"
+CLEANUPS=()
+# A jobrun without its own uts namespace would rename the host: put the name back.
+HOST_NAME=$(uname -n)
+CLEANUPS+=('[ "$(uname -n)" = "$HOST_NAME" ] || hostname "$HOST_NAME"')
+
+cleanup() {
+	local i pid
+	# background children still running (the shell's own jobs: never a reused pid)
+	for pid in $(jobs -p); do
+		kill -KILL "$pid" 2>/dev/null
+	done
+	for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do
+		eval "${CLEANUPS[i]}" >/dev/null 2>&1
+	done
+	kill_uids "$UID_BASE" "$PIN_END"
+	kill_uids "$PRIV_BASE" "$PRIV_END"
+	# anything mounted below T (a test's own host mounts) before removing it
+	grep -F " $T" /proc/self/mountinfo | awk '{ print $5 }' | sort -r |
+		while read -r m; do umount -l "$m"; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# ---- TAP ----
+
+ok() { # DESCRIPTION
+	TESTS=$((TESTS + 1))
+	echo "ok $TESTS - $1"
+}
+
+skip() { # DESCRIPTION REASON
+	TESTS=$((TESTS + 1))
+	echo "ok $TESTS - $1 # SKIP $2"
+}
+
+not_ok() { # DESCRIPTION [DIAGNOSTIC LINES...]
+	local line
+	TESTS=$((TESTS + 1))
+	FAILURES=$((FAILURES + 1))
+	echo "not ok $TESTS - $1"
+	shift
+	for line in "$@"; do
+		printf '%s\n' "$line" | sed 's/^/#   /'
+	done
+	job_diag
+}
+
+# The last job, for a failure's diagnostics.
+job_diag() {
+	[ -n "${LAST_JOB:-}" ] || return 0
+	echo "#   last job: $LAST_JOB"
+	echo "#   jobrun exit status $RC after ${MS} ms"
+	[ -s "$RES" ] && echo "#   result: $(jq -c '{verdict, message, exit_code, signal, limit}' "$RES" 2>&1)"
+	[ -s "$JERR" ] && head -c 2000 "$JERR" | sed 's/^/#   jobrun stderr: /'
+	[ -s "$ERR" ] && head -c 1000 "$ERR" | sed 's/^/#   job stderr: /'
+	[ -s "$OUT" ] && head -c 1500 "$OUT" | sed 's/^/#   job stdout: /'
+	return 0
+}
+
+check() { # DESCRIPTION COMMAND...: ok when the command succeeds
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc" "failed: $*"; fi
+}
+
+is() { # GOT WANT DESCRIPTION
+	if [ "$1" = "$2" ]; then
+		ok "$3"
+	else
+		not_ok "$3" "got:  '$1'" "want: '$2'"
+	fi
+}
+
+isnt() { # GOT UNWANTED DESCRIPTION
+	if [ "$1" != "$2" ]; then
+		ok "$3"
+	else
+		not_ok "$3" "got '$1', which it must not be"
+	fi
+}
+
+like() { # GOT ERE DESCRIPTION
+	if printf '%s' "$1" | grep -Eq -- "$2"; then
+		ok "$3"
+	else
+		not_ok "$3" "got:  '$1'" "want: /$2/"
+	fi
+}
+
+unlike() { # GOT ERE DESCRIPTION
+	if ! printf '%s' "$1" | grep -Eq -- "$2"; then
+		ok "$3"
+	else
+		not_ok "$3" "got:  '$1'" "must not match: /$2/"
+	fi
+}
+
+cmp_ok() { # GOT OP WANT DESCRIPTION (integers; OP is one of -lt -le -eq -ne -ge -gt)
+	if [[ "$1" =~ ^-?[0-9]+$ ]] && [ "$1" "$2" "$3" ]; then
+		ok "$4"
+	else
+		not_ok "$4" "got:  '$1'" "want: $2 $3"
+	fi
+}
+
+done_testing() {
+	echo "1..$TESTS"
+	[ "$FAILURES" -eq 0 ]
+}
+
+# ---- jobs ----
+
+OUT=$T/job.out     # the job's stdout
+ERR=$T/job.err     # the job's stderr
+RES=$T/result.json # the result
+JOUT=$T/jobrun.out # jobrun's own stdout
+JERR=$T/jobrun.err # jobrun's own stderr
+RC=0
+MS=0
+LAST_JOB=
+W=
+
+# fresh: a new workdir W (for --dir) holding the probe, writable by any uid (the job's uid is
+# leased at run time: the caller cannot chown for it).
+WN=0
+fresh() {
+	WN=$((WN + 1))
+	W=$T/w$WN
+	mkdir -p "$W"
+	cp "$PROBE" "$W/probe"
+	chmod 0755 "$W/probe"
+	chmod 0777 "$W"
+}
+
+# jr [jobrun run options...] [--] COMMAND...: run one job with the file's uid range, result in
+# $RES, the job's stdout/stderr in $OUT/$ERR, jobrun's own in $JOUT/$JERR; status in $RC, wall
+# time in $MS (milliseconds). Options given override the defaults (the last one wins).
+# With JR_DEFAULT_UIDS=1 in the environment, no --uid-range is added.
+jr() {
+	local t0 uids=(--uid-range "$UID_BASE:$UID_COUNT")
+	[ -n "${JR_DEFAULT_UIDS:-}" ] && uids=()
+	rm -f "$OUT" "$ERR" "$RES" "$JOUT" "$JERR"
+	LAST_JOB="jobrun run $*"
+	t0=$(date +%s%N)
+	timeout -k 2 "$JR_TIMEOUT" "$JOBRUN" run "${uids[@]}" \
+		--result "$RES" --stdout "$OUT" --stderr "$ERR" "$@" >"$JOUT" 2>"$JERR" </dev/null
+	RC=$?
+	MS=$((($(date +%s%N) - t0) / 1000000))
+	return 0
+}
+
+# jr_lease [jobrun run options...] [--] COMMAND...: jr, again while the uid range is busy with
+# other jobs on the host (XX "in use"), as a 1-uid range in /run/jobrun may be for a moment.
+jr_lease() {
+	local i
+	for i in $(seq 50); do
+		jr "$@"
+		[ "$(res .verdict)" = XX ] && [[ "$(res .message)" == *"in use"* ]] || return 0
+		sleep 0.1
+	done
+}
+
+# jrw ARGS...: jr in a fresh workdir, running /job/probe ARGS.
+jrw() {
+	fresh
+	jr --dir "$W" -- /job/probe "$@"
+}
+
+# jrwo [jobrun options...] -- PROBE ARGS...: the same with jobrun options.
+jrwo() {
+	local opts=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		opts+=("$1")
+		shift
+	done
+	shift
+	fresh
+	jr --dir "$W" "${opts[@]}" -- /job/probe "$@"
+}
+
+res() { # JQ_FILTER: a value of the result (raw), or "<no result>"
+	if [ -s "$RES" ]; then
+		jq -r "$1" "$RES" 2>/dev/null || echo "<bad json>"
+	else
+		echo "<no result>"
+	fi
+}
+
+pv() { # KEY [FILE]: the value of the probe's first KEY=VALUE line (default: the job's stdout)
+	local f=${2:-$OUT}
+	[ -f "$f" ] || { echo "<no output>"; return; }
+	awk -v k="$1" 'index($0, k "=") == 1 { print substr($0, length(k) + 2); found = 1; exit }
+		END { if (!found) print "<missing>" }' "$f"
+}
+
+# Is the job's verdict V with jobrun exiting X? One test.
+verdict_is() { # VERDICT EXIT_STATUS DESCRIPTION
+	if [ "$(res .verdict)" = "$1" ] && [ "$RC" -eq "$2" ]; then
+		ok "$3"
+	else
+		not_ok "$3" "want verdict $1 and exit status $2, got $(res .verdict) and $RC"
+	fi
+}
+
+# ---- host side ----
+
+# pids of processes whose real, effective or saved uid is in [LO, HI) (one grep, one awk: this
+# is polled, and exec is slow in the VM lane)
+uid_procs() { # LO HI
+	grep -sH '^Uid:' /proc/[0-9]*/status | awk -v lo="$1" -v hi="$2" '{
+		for (i = 2; i <= 4; i++) if ($i >= lo && $i < hi) { split($1, p, "/"); print p[3]; break }
+	}'
+}
+
+kill_uids() { # LO HI: SIGKILL every process in the range (cleanup only)
+	local p
+	for p in $(uid_procs "$1" "$2"); do
+		kill -KILL "$p" 2>/dev/null
+	done
+}
+
+# No process in the file's uid range (optionally another range): one test.
+no_leftovers() { # DESCRIPTION [LO HI]
+	local lo=${2:-$UID_BASE} hi=${3:-$UID_END} left
+	left=$(uid_procs "$lo" "$hi" | tr '\n' ' ')
+	if [ -z "$left" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "processes left with uids in [$lo, $hi): $left" \
+			"$(for p in $left; do ps -o pid=,uid=,args= -p "$p"; done)"
+		kill_uids "$lo" "$hi"
+	fi
+}
+
+# The end of every test file: nothing of the jobs is left on the host.
+final_checks() {
+	local m left
+	no_leftovers "no process left in this file's uid ranges [$UID_BASE, $PIN_END)" \
+		"$UID_BASE" "$PIN_END"
+	no_leftovers "no process left in its private-runtime-dir range [$PRIV_BASE, $PRIV_END)" \
+		"$PRIV_BASE" "$PRIV_END"
+	m=$(grep -E ' /run/jobrun(/| )|jobrun-it\.[^ ]*/(run|rt)[^ ]*' /proc/self/mountinfo)
+	is "$m" "" "no jobrun mount is visible on the host"
+	left=$(find /run/jobrun/root /run/jobrun/scratch -mindepth 1 2>/dev/null | head -5)
+	is "$left" "" "/run/jobrun/root and /run/jobrun/scratch are empty on the host"
+	left=$(find "$T" -name '*.tmp.*' | head -5)
+	is "$left" "" "no temporary result file is left behind"
+}
