@@ -147,6 +147,23 @@ static const char *own_mount(const char *host, const struct jr_ids *ids)
 	return NULL;
 }
 
+/* Is host below the source of a recursive bind planned already? */
+static int covered(const struct jr_plan *plan, const char *host)
+{
+	size_t i, n;
+
+	for (i = 0; i < plan->n; i++) {
+		const struct jr_step *s = &plan->steps[i];
+
+		if (s->kind != JR_STEP_BIND || !s->rec || !s->src)
+			continue;
+		n = strlen(s->src);
+		if (!strncmp(host, s->src, n) && (host[n] == '/' || host[n] == '\0'))
+			return 1;
+	}
+	return 0;
+}
+
 /* Mirror host path `host` at the same place under root: a symlink stays a symlink, a directory
  * is bound recursively, anything else is bound as a file. Missing and optional: skipped. */
 static int add_host_path(struct jr_plan *plan, const struct jr_ids *ids, const char *root,
@@ -165,6 +182,8 @@ static int add_host_path(struct jr_plan *plan, const struct jr_ids *ids, const c
 	own = own_mount(host, ids);
 	if (own)
 		return jr_err_set(err, 0, "bind source '%s' would cover the job's own %s", host, own);
+	if (covered(plan, host))
+		return 0; /* already visible, read-only, through a bind of a parent directory */
 	if (lstat(host, &st) < 0) {
 		if (errno == ENOENT && optional)
 			return 0;
