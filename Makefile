@@ -27,7 +27,7 @@ CFLAGS_ST   := $(BASE_CFLAGS) -fPIE $(CFLAGS)
 LDFLAGS_ST  := -static-pie -Wl,-z,relro,-z,now $(LDFLAGS)
 
 LIB_SRCS    := err.c log.c units.c spec.c plan.c child.c seccomp.c uidpool.c result.c pump.c \
-               job.c run.c proto.c acct.c cgroup.c cgroup-v1.c cgroup-v2.c cgroup-job.c check.c scratch.c
+               job.c run.c proto.c acct.c cgroup.c cgroup-v1.c cgroup-v2.c cgroup-job.c check.c scratch.c helper.c workspace.c collect.c stage.c
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS  := test_units test_result test_run_parse test_plan test_pump test_acct test_cgroup
 UNIT_BINS   := $(UNIT_TESTS:%=$(BUILD)/tests/%)

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "job.h"
 #include "child.h"
+#include "helper.h"
 #include "log.h"
 #include "proto.h"
 #include "scratch.h"
@@ -19,10 +20,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef JR_LIBEXECDIR
-#define JR_LIBEXECDIR "/usr/local/libexec/jobrun"
-#endif
-
 static void finish(struct jr_job *job);
 
 static void fail_internal(struct jr_job *job, struct jr_err *err)
@@ -35,41 +32,6 @@ static void reject(struct jr_job *job, struct jr_err *err)
 {
 	job->outcome.rejected = true;
 	snprintf(job->outcome.message, sizeof(job->outcome.message), "%s", err->msg);
-}
-
-/* jobrun-init sits beside the jobrun binary (build tree, or an install into one directory),
- * else in JR_LIBEXECDIR. It must be owned by root and writable by nobody else. */
-static int open_init(struct jr_err *err)
-{
-	char self[PATH_MAX], path[PATH_MAX + 16];
-	struct stat st;
-	ssize_t n;
-	char *slash;
-	int fd = -1;
-
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(path, sizeof(path), "%s/jobrun-init", self);
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-		}
-	}
-	if (fd < 0) {
-		snprintf(path, sizeof(path), "%s/jobrun-init", JR_LIBEXECDIR);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return jr_err_set(err, errno, "open %s", path);
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		close(fd);
-		return jr_err_set(err, EPERM, "%s must be a root-owned file writable only by root",
-				  path);
-	}
-	return fd;
 }
 
 static int make_dir(const char *path, struct jr_err *err)
@@ -291,7 +253,7 @@ static int prepare(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
 	}
 	if (build_init_argv(job) < 0)
 		return jr_err_set(err, ENOMEM, "jobrun-init arguments");
-	f->init = open_init(err);
+	f->init = jr_helper_open("jobrun-init", err);
 	if (f->init < 0)
 		return f->init;
 	f->seccomp = jr_seccomp_export(err);

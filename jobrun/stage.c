@@ -1,0 +1,207 @@
+/* stage.c - spawn jobrun-unpack. Between clone and execve: no malloc, only system calls. */
+#define _GNU_SOURCE
+#include "stage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define REPORT_MAX (1 << 20)
+#define BPF_MAX 4096
+
+struct child_args {
+	const struct jr_stage *st;
+	struct sock_fprog prog;
+	int report_w;
+	char *const *argv;
+};
+
+static void drop_privileges(const struct child_args *a)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	unsigned i;
+	int cap;
+
+	for (i = 0; i < a->st->cg->nv1; i++)
+		if (write(a->st->cg->v1_procs[i], "0", 1) != 1)
+			_exit(120);
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	for (cap = 0; cap <= 63; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL)
+			break;
+	if (setgroups(0, NULL) < 0 || setresgid(a->st->gid, a->st->gid, a->st->gid) < 0 ||
+	    setresuid(a->st->uid, a->st->uid, a->st->uid) < 0)
+		_exit(121);
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &a->prog, 0, 0) < 0)
+		_exit(122);
+}
+
+static __attribute__((noreturn)) void child(const struct child_args *a)
+{
+	static char *const empty_env[] = { NULL };
+	const struct jr_stage *st = a->st;
+	struct sigaction sa;
+	sigset_t none;
+	int fds[4], i, sig;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	drop_privileges(a);
+	/* move every fd we pass above the targets first, then into place */
+	fds[0] = st->archive_fd >= 0 ? st->archive_fd : open("/dev/null", O_RDONLY | O_CLOEXEC);
+	fds[1] = st->ws_fd;
+	fds[2] = a->report_w;
+	fds[3] = st->conf_fd;
+	for (i = 0; i < 4; i++)
+		if (fds[i] >= 0 && (fds[i] = fcntl(fds[i], F_DUPFD, 10)) < 0)
+			_exit(123);
+	if (dup2(fds[0], 0) < 0 || dup2(fds[1], 3) < 0 || dup2(fds[2], 4) < 0 ||
+	    (fds[3] >= 0 && dup2(fds[3], 5) < 0))
+		_exit(123);
+	if (fds[3] < 0)
+		close(5);
+	close_range(6, ~0U, CLOSE_RANGE_CLOEXEC);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	syscall(SYS_execveat, st->helper_fd, "", a->argv, empty_env, AT_EMPTY_PATH);
+	_exit(124);
+}
+
+static int read_prog(int fd, struct sock_filter **buf, unsigned short *len, struct jr_err *err)
+{
+	ssize_t n;
+
+	*buf = malloc(BPF_MAX * sizeof(**buf));
+	if (!*buf)
+		return jr_err_set(err, ENOMEM, "seccomp program");
+	n = pread(fd, *buf, BPF_MAX * sizeof(**buf), 0);
+	if (n <= 0 || n % (ssize_t)sizeof(**buf)) {
+		free(*buf);
+		return jr_err_set(err, n < 0 ? errno : EINVAL, "read the seccomp program");
+	}
+	*len = (unsigned short)(n / (ssize_t)sizeof(**buf));
+	return 0;
+}
+
+static int read_report(int fd, char **out, struct jr_err *err)
+{
+	size_t got = 0, cap = 4096;
+	char *buf = malloc(cap), *nb;
+	ssize_t n;
+
+	if (!buf)
+		return jr_err_set(err, ENOMEM, "unpack report");
+	for (;;) {
+		if (got + 1 == cap) {
+			if (cap >= REPORT_MAX || !(nb = realloc(buf, cap * 2))) {
+				free(buf);
+				return jr_err_set(err, EMSGSIZE, "unpack report too large");
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = read(fd, buf + got, cap - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	return 0;
+}
+
+static const char *exit_reason(int code)
+{
+	switch (code) {
+	case 120: return "could not enter the job's cgroup";
+	case 121: return "could not take the job's uid";
+	case 122: return "could not drop privileges or load seccomp";
+	case 123: return "could not set up its file descriptors";
+	case 124: return "could not be executed";
+	default: return "said nothing";
+	}
+}
+
+int jr_stage_run(const struct jr_stage *st, char **report, struct jr_err *err)
+{
+	char a_entries[32], a_bytes[32], a_name[32];
+	char *argv[] = { "jobrun-unpack", "--max-entries", a_entries, "--max-bytes", a_bytes,
+			 "--max-name", a_name, NULL };
+	struct sock_filter *bpf = NULL;
+	struct clone_args ca;
+	struct child_args a;
+	sigset_t all, old;
+	int pipefd[2], st_code = 0, r;
+	long pid;
+
+	*report = NULL;
+	snprintf(a_entries, sizeof(a_entries), "%llu", (unsigned long long)st->max_entries);
+	snprintf(a_bytes, sizeof(a_bytes), "%llu", (unsigned long long)st->max_bytes);
+	snprintf(a_name, sizeof(a_name), "%llu", (unsigned long long)st->max_name);
+	memset(&a, 0, sizeof(a));
+	a.st = st;
+	a.argv = argv;
+	r = read_prog(st->seccomp_fd, &bpf, &a.prog.len, err);
+	if (r < 0)
+		return r;
+	a.prog.filter = bpf;
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		free(bpf);
+		return jr_err_set(err, errno, "pipe");
+	}
+	a.report_w = pipefd[1];
+	memset(&ca, 0, sizeof(ca));
+	ca.exit_signal = SIGCHLD;
+	if (st->cg->v2_fd >= 0) {
+		ca.flags = CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)st->cg->v2_fd;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0)
+		child(&a);
+	r = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(pipefd[1]);
+	free(bpf);
+	if (pid < 0) {
+		close(pipefd[0]);
+		return jr_err_set(err, r, "start jobrun-unpack");
+	}
+	r = read_report(pipefd[0], report, err);
+	close(pipefd[0]);
+	while (waitpid((pid_t)pid, &st_code, 0) < 0 && errno == EINTR)
+		;
+	if (r == 0 && !(*report)[0]) {
+		free(*report);
+		*report = NULL;
+		if (WIFEXITED(st_code))
+			return jr_err_set(err, 0, "jobrun-unpack %s (exit status %d)",
+					  exit_reason(WEXITSTATUS(st_code)), WEXITSTATUS(st_code));
+		return jr_err_set(err, 0, "jobrun-unpack was killed by signal %d%s",
+				  WTERMSIG(st_code), WTERMSIG(st_code) == SIGKILL ?
+				  " (out of memory in the job's cgroup?)" : "");
+	}
+	return r;
+}
