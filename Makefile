@@ -17,14 +17,43 @@ WARNINGS    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 # (messages are built in fixed buffers on purpose: truncating one is not a bug)
 OPT         ?= -O2 -g
 HARDEN      ?= -D_FORTIFY_SOURCE=3 -fstack-protector-strong
+# jobrun and the unit tests only (make asan sets them); jobrun-init and the probe always get
+# OPT and HARDEN, never sanitizers.
+JR_OPT      ?= $(OPT)
+JR_HARDEN   ?= $(HARDEN)
 SAN         ?=
-BASE_CFLAGS := -std=gnu11 $(OPT) $(WARNINGS) $(HARDEN) -DJR_VERSION='"$(VERSION)"' \
-               -DJR_LIBEXECDIR='"$(LIBEXECDIR)"'
-CFLAGS_JR   := $(BASE_CFLAGS) $(SAN) -fPIE $(PKG_CFLAGS) $(CFLAGS)
+BASE_CFLAGS := -std=gnu11 $(WARNINGS) -DJR_VERSION='"$(VERSION)"' -DJR_LIBEXECDIR='"$(LIBEXECDIR)"'
+CFLAGS_JR   := $(BASE_CFLAGS) $(JR_OPT) $(JR_HARDEN) $(SAN) -fPIE $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_JR  := -pie -Wl,-z,relro,-z,now $(SAN) $(LDFLAGS)
-# jobrun-init and the probe are static: they run inside a root that may have no libc.
-CFLAGS_ST   := $(BASE_CFLAGS) -fPIE $(CFLAGS)
+# jobrun-init and the probe are static: they run inside a root that may have no libc (nor a
+# sanitizer runtime).
+CFLAGS_ST   := $(BASE_CFLAGS) $(OPT) $(HARDEN) -fPIE $(CFLAGS)
 LDFLAGS_ST  := -static-pie -Wl,-z,relro,-z,now $(LDFLAGS)
+
+# Quiet by default: one "  CC build/job.o" line a step. V=1 prints the full command lines,
+# make -s nothing.
+V           ?= 0
+ifeq ($(V),1)
+Q           :=
+say         :=
+else ifneq ($(findstring s,$(firstword -$(MAKEFLAGS))),)
+Q           := @
+say         := @
+else
+Q           := @
+say          = @printf '  %-4s %s\n' '$(1)' '$(2)';
+endif
+
+# make asan: jobrun and the unit tests built with ASan and UBSan in build-asan/, then every
+# test under them. Reports are written to files (a test that ignores jobrun's stderr or exit
+# status cannot hide one) and fail the target; exit status 86/87 makes the test that ran into
+# one fail too. detect_stack_use_after_return also catches pointers into dead stack frames
+# that the clone child would use.
+ASAN_DIR    := build-asan
+ASAN_SAN    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ASAN_LOGS   := $(CURDIR)/$(ASAN_DIR)/sanitizer
+ASAN_ENV    := ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_string_checks=1:exitcode=86:log_path=$(ASAN_LOGS)/asan \
+               UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87:log_path=$(ASAN_LOGS)/ubsan
 
 LIB_SRCS    := err.c log.c units.c spec.c plan.c child.c seccomp.c uidpool.c result.c pump.c \
                job.c run.c proto.c acct.c cgroup.c cgroup-v1.c cgroup-v2.c cgroup-job.c check.c scratch.c helper.c workspace.c collect.c stage.c
@@ -42,28 +71,30 @@ help:
 	@echo "make demo       deps + build + run the example job and print its result (root)"
 	@echo "make check      unit tests, then integration tests as root; one summary line"
 	@echo "make check-vm   the integration tests again in a cgroup-v2 VM (../shared/tools)"
-	@echo "make asan       ASan+UBSan build in build-asan/, then the tests under it"
+	@echo "make asan       ASan+UBSan build in build-asan/, then the tests under it; fails on"
+	@echo "                any sanitizer report (build-asan/sanitizer/)"
+	@echo "V=1             print full command lines instead of \"  CC build/x.o\""
 	@echo "make bench      side-by-side benchmarks (bench/README.md)"
 	@echo "make install    install into PREFIX=$(PREFIX)"
 
 $(BUILD)/%.o: jobrun/%.c jobrun/*.h | $(BUILD)
-	$(CC) $(CFLAGS_JR) -c -o $@ $<
+	$(call say,CC,$@)$(CC) $(CFLAGS_JR) -c -o $@ $<
 
 $(BUILD)/jobrun: $(BUILD)/main.o $(LIB_OBJS)
-	$(CC) -o $@ $^ $(LDFLAGS_JR) $(PKG_LIBS)
+	$(call say,LD,$@)$(CC) -o $@ $^ $(LDFLAGS_JR) $(PKG_LIBS)
 
 $(BUILD)/jobrun-init: jobrun/init.c jobrun/proto.c jobrun/proto.h | $(BUILD)
-	$(CC) $(CFLAGS_ST) -o $@ jobrun/init.c jobrun/proto.c $(LDFLAGS_ST)
+	$(call say,CCLD,$@)$(CC) $(CFLAGS_ST) -o $@ jobrun/init.c jobrun/proto.c $(LDFLAGS_ST)
 
 $(BUILD)/probe: tests/helpers/probe.c | $(BUILD)
-	$(CC) $(CFLAGS_ST) -Wno-missing-prototypes -o $@ $< $(LDFLAGS_ST) -lpthread
+	$(call say,CCLD,$@)$(CC) $(CFLAGS_ST) -Wno-missing-prototypes -o $@ $< $(LDFLAGS_ST) -lpthread
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)
 	@mkdir -p $(BUILD)/tests
-	$(CC) $(CFLAGS_JR) -Ijobrun -o $@ $< $(LIB_OBJS) $(LDFLAGS_JR) $(PKG_LIBS) -lcmocka
+	$(call say,CCLD,$@)$(CC) $(CFLAGS_JR) -Ijobrun -o $@ $< $(LIB_OBJS) $(LDFLAGS_JR) $(PKG_LIBS) -lcmocka
 
 $(BUILD):
-	mkdir -p $(BUILD)
+	$(Q)mkdir -p $(BUILD)
 
 deps:
 	@sh packaging/install-deps.sh
@@ -81,15 +112,25 @@ check-root: all
 # the project, not part of it).
 check-vm: all
 	@if [ -x ../shared/tools/cgroup-vm ]; then \
-	  ../shared/tools/cgroup-vm --share "$(CURDIR)" -- sh "$(CURDIR)/tests/run-all.sh" --root-only --lane vm "$(CURDIR)/$(BUILD)"; \
+	  ../shared/tools/cgroup-vm --disk 64M --disk-fs ext4 --share "$(CURDIR)" -- sh "$(CURDIR)/tests/run-all.sh" --root-only --lane vm "$(CURDIR)/$(BUILD)"; \
 	else echo "check-vm: ../shared/tools/cgroup-vm not found: skipped"; fi
 
 demo: deps all
 	@sh conf/examples/demo.sh $(BUILD)
 
 asan:
-	$(MAKE) BUILD=build-asan OPT="-O1 -g" HARDEN= SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all $(UNIT_TESTS:%=build-asan/tests/%)
-	ASAN_OPTIONS=detect_leaks=1 sh tests/run-all.sh build-asan
+	$(Q)$(MAKE) --no-print-directory BUILD=$(ASAN_DIR) JR_OPT="-O1 -g" JR_HARDEN= SAN="$(ASAN_SAN)" \
+		all $(UNIT_TESTS:%=$(ASAN_DIR)/tests/%)
+	$(Q)rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
+	$(Q){ $(ASAN_ENV) sh tests/run-all.sh --lane asan $(ASAN_DIR); echo $$? >$(ASAN_DIR)/tests.rc; } | \
+		tee $(ASAN_DIR)/tests.log; \
+	rc=$$(cat $(ASAN_DIR)/tests.rc); \
+	sum=$$(grep -E '^asan: [0-9]+ passed' $(ASAN_DIR)/tests.log | tail -n 1); \
+	n=$$(find $(ASAN_LOGS) -type f | wc -l); \
+	for f in $$(find $(ASAN_LOGS) -type f | sort); do \
+		echo "# --- sanitizer report $$f"; head -n 40 "$$f" | sed 's/^/#   /'; done; \
+	echo "$${sum:-asan: no test summary}; sanitizer reports: $$n$$([ $$n -gt 0 ] && echo " (in $(ASAN_LOGS))")"; \
+	[ "$$rc" = 0 ] && [ "$$n" = 0 ]
 
 bench: all
 	@sh bench/run.sh $(BUILD)

@@ -36,7 +36,7 @@ static void sleep_ms(int ms)
 
 /* Remove a job directory left by a jobrun that died: its job died with it (parent-death
  * signal), so the directory empties on its own. One that stays busy is a live job of another
- * jobrun: a different --runtime-dir leases the same slot numbers. Never kill it. */
+ * jobrun whose uid range overlaps ours with another --runtime-dir. Never kill it. */
 static int remove_leftover(const char *dir, int version, struct jr_err *err)
 {
 	char buf[64];
@@ -150,7 +150,7 @@ static int open_entry(struct jr_cgroup *cg, const struct jr_cg_host *h, struct j
 			return jr_err_set(err, errno, "open %s", path);
 		cg->nv1++;
 	}
-	cg->version = seen_v1 && seen_v2 ? 3 : seen_v2 ? 2 : 1;
+	cg->version = seen_v1 && seen_v2 ? 3 : seen_v2 ? 2 : seen_v1 ? 1 : 0; /* 0: no cgroup */
 	return 0;
 }
 
@@ -241,6 +241,13 @@ int jr_cg_destroy(struct jr_cgroup *cg, struct jr_err *err)
 {
 	int c, d, r = 0;
 
+	/* Page cache the job left behind (files it wrote to --dir or --scratch, files it read
+	 * first) stays charged to its memcg, and a removed memcg with charges lingers as a dying
+	 * cgroup (with its parent) until the pages are reclaimed: two per job, without bound.
+	 * Reclaim first: v1 memory.force_empty, v2 memory.reclaim (5.19+). Best effort. */
+	if (cg->dir[JR_CG_MEMORY] &&
+	    jr_cg_write(cg->dir[JR_CG_MEMORY], "memory.force_empty", "0") == -ENOENT)
+		jr_cg_write(cg->dir[JR_CG_MEMORY], "memory.reclaim", "%llu", 1ULL << 40);
 	for (c = JR_CG_N - 1; c >= 0; c--) {
 		char *slash;
 

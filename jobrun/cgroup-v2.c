@@ -135,6 +135,14 @@ static int v2_memory(const char *dir, const struct jr_cg_limits *lim, struct jr_
 			r = jr_cg_write(dir, "memory.swap.max", "%llu", (unsigned long long)lim->swap);
 			if (r < 0)
 				return jr_err_set(err, -r, "%s/memory.swap.max", dir);
+		} else {
+			/* no swap accounting: as on v1, only honest on a host without swap */
+			char buf[256];
+
+			if (jr_cg_read_text("/proc", "swaps", buf, sizeof(buf)) == 0 &&
+			    strchr(buf, '\n') && strchr(buf, '\n')[1])
+				return jr_err_set(err, ENOTSUP, "swap limit: the host has swap but no "
+						  "memory.swap.max (swap accounting is off)");
 		}
 	}
 	/* the job dies as one: a partial kill leaves a job in a state nobody asked for */

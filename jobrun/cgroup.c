@@ -95,11 +95,21 @@ int jr_cg_exists(const char *dir, const char *name)
 
 int jr_cg_kill_procs(const char *dir)
 {
-	char buf[65536], *line, *save = NULL;
-	int any = 0;
+	char buf[65536], *line, *save = NULL, *nl;
+	int any = 0, r;
+	size_t len;
 
-	if (jr_cg_read_text(dir, "cgroup.procs", buf, sizeof(buf)) < 0)
-		return -errno;
+	r = jr_cg_read_text(dir, "cgroup.procs", buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	/* A full buffer may end in the first digits of a pid ("12345" read as "123"): drop the
+	 * cut line, or an unrelated process gets SIGKILL. The callers loop until empty. */
+	len = strlen(buf);
+	if (len == sizeof(buf) - 1 && buf[len - 1] != '\n') {
+		nl = strrchr(buf, '\n');
+		*(nl ? nl + 1 : buf) = '\0';
+		any = 1;
+	}
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		pid_t pid = (pid_t)atoi(line);
 

@@ -4,8 +4,8 @@
  *
  * Layout: every job gets a fresh cgroup, never reused, nested under jobrun's own cgroup (or a
  * configured parent) so that jobrun stays inside what a scheduler or systemd gave it:
- *   v1: <own cgroup of each hierarchy>/jobrun/job-<slot>
- *   v2: <own>/jobrun/job-<slot>, controllers enabled in <own>/jobrun's subtree_control. */
+ *   v1: <own cgroup of each hierarchy>/jobrun/job-<uid>
+ *   v2: <own>/jobrun/job-<uid>, controllers enabled in <own>/jobrun's subtree_control. */
 #ifndef JR_CGROUP_H
 #define JR_CGROUP_H
 
@@ -77,7 +77,7 @@ int jr_cg_detect(struct jr_cg_host *h, struct jr_err *err);
 void jr_cg_host_free(struct jr_cg_host *h);
 const char *jr_cg_ctrl_name(enum jr_ctrl c);
 
-/* Create the job's cgroup "job-<slot>" under each hierarchy's jobrun/ directory (a leftover of
+/* Create the job's cgroup "job-<uid>" (the job's leased uid) under each hierarchy's jobrun/ directory (a leftover of
  * the same name, from a jobrun that died, is emptied and removed first), write the limits, and
  * open what the child needs to enter it. A limit that cannot be enforced is an error. */
 int jr_cg_create(struct jr_cgroup *cg, const struct jr_cg_host *h, const char *parent,

@@ -79,6 +79,25 @@ static int copy_fd(int in, int outfd, uint64_t cap, struct jr_output *o)
 	}
 }
 
+/* A relative path of plain components: no "", "." or ".." (the job writes the names; one like
+ * "a/../b" resolves beneath the workspace but not beneath the destination, and that failure
+ * must not count as jobrun's). */
+static int normal_rel(const char *p)
+{
+	size_t n;
+
+	if (!*p || *p == '/')
+		return 0;
+	for (;;) {
+		n = strcspn(p, "/");
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+		if (!p[n])
+			return 1;
+		p += n + 1;
+	}
+}
+
 static void collect_one(int ws, int dest, const char *name, uint64_t cap, struct jr_output *o,
 			struct jr_err *err)
 {
@@ -86,6 +105,10 @@ static void collect_one(int ws, int dest, const char *name, uint64_t cap, struct
 	struct stat st;
 	int in, parent, outfd, r;
 
+	if (!normal_rel(name)) {
+		o->error = strdup("not a plain relative path (no '.', '..' or empty component)");
+		return;
+	}
 	in = open_beneath(ws, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0);
 	if (in < 0) {
 		o->error = strdup(errno == ELOOP ? "a symlink on the way (not followed)"

@@ -17,6 +17,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +236,15 @@ int main(int argc, char **argv)
 	    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
 		/* our exit takes the command with it */
 		fail(JR_MSG_INIT_FAILED, JR_STAGE_INIT_DROP);
+	}
+	/* A parent-death signal set after the parent died never comes: jobrun may have died
+	 * before the clone child's PR_SET_PDEATHSIG, or before ours (the uid change cleared it).
+	 * jobrun holds the only read end of the status pipe: POLLERR on ours means it is gone. */
+	{
+		struct pollfd pfd = { .fd = JR_INIT_STATUS_FD, .events = POLLOUT };
+
+		if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR))
+			_exit(127);
 	}
 	for (;;) {
 		pid_t p = waitpid(-1, &st, 0);

@@ -80,6 +80,28 @@ static int build_init_argv(struct jr_job *job)
 	return r ? -ENOMEM : 0;
 }
 
+int jr_path_trusted(const char *path, const char *what, struct jr_err *err)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+	size_t i, n = strlen(path);
+
+	if (n >= sizeof(buf))
+		return jr_err_set(err, ENAMETOOLONG, "%s %s", what, path);
+	memcpy(buf, path, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (lstat(buf, &st) == 0 && st.st_uid != geteuid() &&
+		    (S_ISLNK(st.st_mode) || (i == n && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))))
+			return jr_err_set(err, EPERM, "%s %s: %s is a symlink or special file of uid %u",
+					  what, path, buf, (unsigned)st.st_uid);
+		buf[i] = path[i];
+	}
+	return 0;
+}
+
 /* Where the job's output goes: a file of the caller's, or a copy of jobrun's own fd. */
 static int open_dest(const char *path, int own_fd, struct jr_err *err)
 {
@@ -91,6 +113,8 @@ static int open_dest(const char *path, int own_fd, struct jr_err *err)
 			return jr_err_set(err, errno, "dup fd %d", own_fd);
 		return fd;
 	}
+	if (jr_path_trusted(path, "output file", err) < 0)
+		return -EPERM;
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
 	if (fd < 0)
 		return jr_err_set(err, errno, "open output file %s", path);
@@ -129,6 +153,8 @@ static int open_caller_files(struct jr_job *job, struct launch_fds *f, struct jr
 	const char *in = spec->stdin_path ? spec->stdin_path : "/dev/null";
 	struct stat st;
 
+	if (jr_path_trusted(in, "stdin file", err) < 0)
+		return -EPERM;
 	f->in = open(in, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (f->in < 0)
 		return jr_err_set(err, errno, "open stdin file %s", in);
@@ -139,7 +165,9 @@ static int open_caller_files(struct jr_job *job, struct launch_fds *f, struct jr
 		return jr_err_set(err, errno, "working directory %s", spec->workdir);
 	if (spec->workdir && !S_ISDIR(st.st_mode))
 		return jr_err_set(err, ENOTDIR, "working directory %s", spec->workdir);
-	job->out_dest = open_dest(spec->stdout_path, 1, err);
+	/* When the result goes to jobrun's stdout, the job's stdout must not: a job could print
+	 * a forged result before the real one, or half a JSON document that spoils it. */
+	job->out_dest = open_dest(spec->stdout_path, spec->result_path ? 1 : 2, err);
 	if (job->out_dest < 0)
 		return job->out_dest;
 	job->err_dest = open_dest(spec->stderr_path, 2, err);
@@ -206,10 +234,18 @@ static int prepare_cgroup(struct jr_job *job, struct jr_err *err)
 		if (r < 0)
 			return r;
 	}
-	r = jr_cg_create(&job->cg, job->cgh, spec->cgroup_parent, job->lease.slot, &job->lim, err);
+	/* Named after the job's uid, not its slot: slot numbers are only unique within one
+	 * --runtime-dir, uids are unique among all jobs whose ranges do not overlap. */
+	r = jr_cg_create(&job->cg, job->cgh, spec->cgroup_parent, (unsigned)job->lease.uid,
+			 &job->lim, err);
 	if (r < 0)
 		return r;
 	job->have_cg = true;
+	/* the budget is read from the cgroup; RLIMIT_CPU alone is per process (N processes get N
+	 * times the budget, plus 2 s each) and ends in SG, not TO: refuse rather than pretend */
+	if (spec->cpu_time_usec && !job->cg.dir[JR_CG_CPUACCT])
+		return jr_err_set(err, ENOTSUP, "cannot enforce --cpu-time: no cpuacct (v1) or "
+				  "cgroup v2 hierarchy is available to jobrun here (see jobrun check)");
 	job->ncpu = online > 0 ? (unsigned)online : 1;
 	if (spec->cg.cpus_milli && (spec->cg.cpus_milli + 999) / 1000 < job->ncpu)
 		job->ncpu = (unsigned)((spec->cg.cpus_milli + 999) / 1000);
@@ -361,9 +397,14 @@ static void exit_cb(uv_poll_t *h, int status, int events)
 	(void)status;
 	(void)events;
 	memset(&si, 0, sizeof(si));
-	if (waitid((idtype_t)P_PIDFD, (id_t)job->pidfd, &si, WEXITED | WNOHANG) < 0 ||
-	    si.si_pid == 0)
+	if (waitid((idtype_t)P_PIDFD, (id_t)job->pidfd, &si, WEXITED | WNOHANG) < 0) {
+		if (errno != ECHILD)
+			return;
+		/* already reaped (SIGCHLD ignored): the readable pidfd says it is gone, and
+		 * the status pipe still carries the command's wait status */
+	} else if (si.si_pid == 0) {
 		return; /* spurious */
+	}
 	uv_poll_stop(h);
 	uv_timer_stop(&job->timer);
 	uv_timer_stop(&job->cpu_timer);
@@ -496,10 +537,11 @@ static int launch(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
 	r = jr_pump_start(&job->out, job->loop, f->out[0], job->out_dest, &job->result.out,
 			  pump_eof_cb, err);
 	f->out[0] = -1;
-	if (r == 0)
+	if (r == 0) {
 		r = jr_pump_start(&job->err, job->loop, f->err[0], job->err_dest, &job->result.err,
 				  pump_eof_cb, err);
-	f->err[0] = -1;
+		f->err[0] = -1; /* taken over (closed on failure); else close_launch_fds closes it */
+	}
 	if (r == 0)
 		r = uv_poll_init(job->loop, &job->exit_poll, job->pidfd);
 	if (r == 0)
@@ -631,11 +673,15 @@ static void finish(struct jr_job *job)
 {
 	job->result.uid = job->lease.uid;
 	job->result.gid = job->lease.uid;
+	/* output the job wrote but jobrun could not deliver (disk full, EIO): the counts and the
+	 * verdict would vouch for a file that lacks it. jobrun's fault: XX. */
+	if ((job->out.write_errno || job->err.write_errno) && !job->outcome.internal_error) {
+		job->outcome.internal_error = true;
+		snprintf(job->outcome.message, sizeof(job->outcome.message),
+			 "writing the job's %s failed: %s", job->out.write_errno ? "stdout" : "stderr",
+			 strerror(job->out.write_errno ? job->out.write_errno : job->err.write_errno));
+	}
 	jr_result_decide(&job->result, &job->outcome);
-	if (job->out.write_errno || job->err.write_errno)
-		jr_warn("job=%s writing the job's output failed: %s", job->spec->id,
-			strerror(job->out.write_errno ? job->out.write_errno
-						      : job->err.write_errno));
 	jr_info("job=%s finished: %s %s", job->spec->id, jr_verdict_name(job->result.verdict),
 		job->result.message);
 	job->state = JR_JOB_CLOSING;

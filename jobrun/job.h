@@ -69,6 +69,11 @@ struct jr_job {
 void jr_job_start(struct jr_job *job, uv_loop_t *loop, const struct jr_spec *spec,
 		  const struct jr_host *host, jr_job_done_cb done_cb);
 
+/* A caller's file (--stdin, --stdout, --stderr, --result) may lie in a directory a job could
+ * write (its --dir, in this run or an earlier one). 0 when every symlink along path, and the
+ * file itself unless it is a regular file, belongs to root; else -EPERM with err set. */
+int jr_path_trusted(const char *path, const char *what, struct jr_err *err);
+
 /* Stop a running job: kill it and finish with verdict XX and this message. */
 void jr_job_cancel(struct jr_job *job, const char *why);
 

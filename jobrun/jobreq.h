@@ -4,12 +4,18 @@
  * unprivileged unpack helper (never by root), which hands this structure to jobrun as JSON.
  * Values stay strings exactly as written, with their line numbers: jobrun parses the units and
  * checks them against the profile's maxima itself (conf.c), so that every error can name the
- * key, the value, the maximum and file:line. */
+ * key, the value, the maximum and file:line.
+ *
+ * Functions: jobreq.c (names, free, checks, JSON; needs jansson) and jobconf.c
+ * (jr_jobconf_parse; needs libconfuse and cfgparse.c). Not thread-safe where noted. */
 #ifndef JR_JOBREQ_H
 #define JR_JOBREQ_H
 
 #include "err.h"
 #include "spec.h"
+
+#include <jansson.h>
+#include <stddef.h>
 
 enum jr_limit_key {
 	JR_L_MEMORY,      /* "memory"      size */
@@ -29,8 +35,12 @@ enum jr_limit_key {
 	JR_L_N,
 };
 
-/* The key's name in config files and messages ("memory", "cpu_time"...). */
+/* The key's name in config files and messages ("memory", "cpu_time"...); NULL when k is out of
+ * range. */
 const char *jr_limit_name(enum jr_limit_key k);
+
+/* The key named name, or -1. */
+int jr_limit_key(const char *name);
 
 /* One requested value: NULL when not given. */
 struct jr_req_value {
@@ -53,6 +63,68 @@ struct jr_jobreq {
 	struct jr_req_value limits[JR_L_N];
 };
 
-void jr_jobreq_free(struct jr_jobreq *req);
+/* Bounds on what a job config (or its JSON form) may hold. Anything beyond is an error. */
+#define JR_JOBCONF_MAX_BYTES  65536   /* a job config file */
+#define JR_JOBREQ_JSON_MAX    (1 << 20) /* its JSON form */
+#define JR_REQ_MAX_ARGS       4096    /* command = {...} elements */
+#define JR_REQ_MAX_ENV        1024    /* env = {...} elements */
+#define JR_REQ_MAX_OUTPUTS    256     /* outputs = {...} elements */
+#define JR_REQ_MAX_STRING     65536   /* one string value, NUL excluded */
+#define JR_REQ_MAX_PATH       4095    /* stdin, outputs, workdir: bytes */
+#define JR_REQ_MAX_NAME       255     /* one path component; an env variable's name */
+#define JR_REQ_MAX_LIMIT      64      /* one limit value ("256M") */
+#define JR_REQ_MAX_PROFILE    64      /* a profile name */
+
+void jr_jobreq_init(struct jr_jobreq *req);      /* all empty (memset 0) */
+void jr_jobreq_free(struct jr_jobreq *req);      /* frees everything; req is empty after */
+
+/* Everything about req that needs no profile: file set; command and shell not both; argv[0]
+ * not empty; env entries NAME=VALUE with a valid NAME; stdin, outputs and workdir relative
+ * paths inside /job (no leading '/', no '..' component, no control character, bounded); a
+ * profile name of [A-Za-z0-9._-]; bounds above. Units are checked by jr_conf_apply (conf.h).
+ * Returns 0, or -EINVAL with err naming file:line, the key and the value. */
+int jr_jobreq_check(const struct jr_jobreq *req, struct jr_err *err);
+
+/* Single checks, shared with the parsers. Each returns NULL when s is fine, else the reason
+ * ("must be relative to /job", ...). A file path (is_file) must also not end in '/' or '.'. */
+const char *jr_check_relpath(const char *s, int is_file);
+const char *jr_check_env(const char *s);
+const char *jr_check_profile_name(const char *s);
+
+/* A value fit for a message: as is when it is short and plain ([A-Za-z0-9._%+/:@,-]), else
+ * in double quotes with control characters, quotes and backslashes escaped; cut at 64 bytes
+ * ("..." marks the cut). size >= 16. Returns buf. */
+const char *jr_quote_value(const char *s, char *buf, size_t size);
+
+/* JSON form (jansson), for the unpack helper to hand the request to jobrun:
+ *   { "file": "job.conf", "profile": {"value": "grader", "line": 1},
+ *     "command": {"value": ["./a.out", "x"], "line": 2}, "shell": {"value": "...", "line": 3},
+ *     "env": {"value": ["A=1"], "line": 4}, "stdin": {...}, "outputs": {"value": [...], ...},
+ *     "workdir": {...}, "limits": { "memory": {"value": "256M", "line": 7}, ... } }
+ * Keys not given are left out. Returns a new reference, or NULL (out of memory). */
+json_t *jr_jobreq_to_json(const struct jr_jobreq *req);
+
+/* Parse the JSON above. text is hostile: at most JR_JOBREQ_JSON_MAX bytes, duplicate keys,
+ * unknown keys, wrong types, lines outside 0..INT_MAX, NUL in strings, lists beyond their
+ * bounds: -EINVAL with err set, never a crash. The result also passes jr_jobreq_check. req is
+ * initialised here; on error it is left empty. */
+int jr_jobreq_from_json(const char *text, struct jr_jobreq *req, struct jr_err *err);
+
+/* Parse a job config (libconfuse syntax; see the examples in conf/examples/ and jobconf.c):
+ *   profile = "grader"
+ *   command = {"./a.out", "arg"}        or      shell = "make && ./run"   (not both)
+ *   env = {"NAME=VALUE", ...}   stdin = "input.txt"   outputs = {"out.txt", "logs/run.log"}
+ *   workdir = "sub/dir"
+ *   limits { memory = "256M" cpu_time = "1.5s" pids = 64 ... }   (every value is a string)
+ * text need not be NUL-terminated; file names it in messages ("job.conf"). The text is
+ * untrusted: it is parsed with an empty environment and no variable is ever expanded
+ * ("${HOME}" stays "${HOME}", for the job's shell to expand), there is no include function,
+ * and any error (unknown key, key given twice, bad path, NUL byte, more than
+ * JR_JOBCONF_MAX_BYTES...) is -EINVAL with err = "file:line: what". On success req is
+ * filled (file = a copy of file) and passes jr_jobreq_check; on error it is left empty.
+ * Not thread-safe: libconfuse's scanner is global, and the environment is swapped for an
+ * empty one during the parse (call it from one thread; the unpack helper has only one). */
+int jr_jobconf_parse(const char *text, size_t len, const char *file, struct jr_jobreq *req,
+		     struct jr_err *err);
 
 #endif

@@ -393,6 +393,14 @@ int jr_plan_build(struct jr_plan *plan, const struct jr_spec *spec, const struct
 	int r;
 
 	memset(plan, 0, sizeof(*plan));
+	/* Steps keep pointers: root and scratch are the caller's (stack) buffers, gone by the
+	 * time the clone child runs the plan. The plan owns a copy. */
+	root = str(plan, "%s", root);
+	scratch = str(plan, "%s", scratch);
+	if (!root || !scratch) {
+		r = nomem(err);
+		goto out_free;
+	}
 	if (add_simple(plan, JR_STEP_PRIVATE, NULL, "/", 0) < 0 ||
 	    add_simple(plan, JR_STEP_HOSTNAME, spec->hostname, NULL, 0) < 0 ||
 	    add_simple(plan, JR_STEP_LOOPBACK, NULL, NULL, 0) < 0 ||

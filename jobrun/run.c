@@ -68,7 +68,8 @@ static const char usage[] =
 	"  --output-limit SIZE   cap on stdout and on stderr, each (default 64M)\n"
 	"  --disk SIZE           size of the tmpfs holding /job, /tmp and /dev/shm (default 256M)\n"
 	"  --stdin FILE          the job's stdin (default /dev/null)\n"
-	"  --stdout FILE         where the job's stdout goes (default: jobrun's stdout)\n"
+	"  --stdout FILE         where the job's stdout goes (default: jobrun's stdout, or its\n"
+	"                        stderr when the result goes to stdout)\n"
 	"  --stderr FILE         where the job's stderr goes (default: jobrun's stderr)\n"
 	"  --result FILE         write the JSON result there (default: stdout, after the job)\n"
 	"  --env NAME[=VALUE]    add to the job's environment (NAME alone: jobrun's value)\n"
@@ -385,6 +386,9 @@ static int write_result(const char *path, const char *json, struct jr_err *err)
 			return jr_err_set(err, errno, "write the result to stdout");
 		return 0;
 	}
+	/* written after the job, possibly into a directory the job could write */
+	if (jr_path_trusted(path, "result file", err) < 0)
+		return -EPERM;
 	/* A device, FIFO or symlink (/dev/null, /dev/stdout) is written through, never renamed
 	 * over: the rename would replace it with a regular file. */
 	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
@@ -544,6 +548,9 @@ int jr_cmd_run(int argc, char **argv)
 	}
 	sanitize_stdio();
 	signal(SIGPIPE, SIG_IGN);
+	/* An inherited SIG_IGN for SIGCHLD makes the kernel reap PID 1 by itself: waitid on its
+	 * pidfd would then fail with ECHILD forever while the pidfd stays readable. */
+	signal(SIGCHLD, SIG_DFL);
 	if (mkdir(spec.runtime_dir, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "jobrun run: cannot create %s: %s\n", spec.runtime_dir,
 			strerror(errno));

@@ -38,8 +38,31 @@ fail:
 	return NULL;
 }
 
-/* Empty the directory open at dfd (consumed). Depth is bounded by the fd limit. */
-static int empty_dir(int dfd, int depth)
+/* Past this depth a subdirectory is not entered (each level holds an fd) but moved up into the
+ * top directory, and emptied from there on a later pass: a job can nest directories deeper than
+ * any fd limit, and its data must not outlive it. */
+#define MAX_DEPTH 64
+
+static int hoist(int from, const char *name, int top, unsigned *moved)
+{
+	static unsigned seq;
+	char tmp[32];
+	int tries;
+
+	for (tries = 0; tries < 1000; tries++) {
+		snprintf(tmp, sizeof(tmp), ".jobrun-deep-%u", seq++);
+		if (renameat2(from, name, top, tmp, RENAME_NOREPLACE) == 0) {
+			(*moved)++;
+			return 0;
+		}
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+/* Empty the directory open at dfd (consumed); top is the scratch directory itself. */
+static int empty_dir(int dfd, int top, int depth, unsigned *moved)
 {
 	DIR *d = fdopendir(dfd);
 	struct dirent *e;
@@ -60,8 +83,11 @@ static int empty_dir(int dfd, int depth)
 			r = -errno;
 			continue;
 		}
-		if (depth > 256) {
-			r = -ELOOP;
+		if (depth >= MAX_DEPTH) {
+			int h = hoist(dirfd(d), e->d_name, top, moved);
+
+			if (h < 0)
+				r = h;
 			continue;
 		}
 		sub = openat(dirfd(d), e->d_name,
@@ -70,7 +96,7 @@ static int empty_dir(int dfd, int depth)
 			r = -errno;
 			continue;
 		}
-		if (empty_dir(sub, depth + 1) < 0)
+		if (empty_dir(sub, top, depth + 1, moved) < 0)
 			r = -EIO;
 		if (unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) < 0)
 			r = -errno;
@@ -81,12 +107,18 @@ static int empty_dir(int dfd, int depth)
 
 int jr_scratch_remove(const char *path, struct jr_err *err)
 {
-	int fd, r;
+	unsigned moved = 0, before;
+	int fd, sub, r;
 
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : jr_err_set(err, errno, "open scratch %s", path);
-	r = empty_dir(fd, 0);
+	do { /* again while deep directories were moved up */
+		before = moved;
+		sub = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		r = sub < 0 ? -errno : empty_dir(sub, fd, 0, &moved);
+	} while (moved != before && sub >= 0);
+	close(fd);
 	if (r < 0)
 		return jr_err_set(err, -r, "empty scratch %s", path);
 	if (rmdir(path) < 0)

@@ -16,6 +16,8 @@
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const denied[] = {
@@ -39,10 +41,50 @@ static const unsigned long clone_ns_flags[] = {
 	CLONE_NEWNET,
 };
 
+/* System calls that set a file's mode, and the argument holding it. No setuid or setgid bit:
+ * a file the job leaves in its --dir on a host file system mounted without nosuid would let any
+ * host user become the job's uid, which a later job gets again (and a host process with that
+ * uid can signal and ptrace it). openat2 hides its mode in a struct: ENOSYS, glibc falls back. */
+static const struct {
+	const char *name;
+	unsigned arg;
+} mode_calls[] = {
+	{ "chmod", 1 }, { "fchmod", 1 }, { "fchmodat", 2 }, { "fchmodat2", 2 }, { "creat", 1 },
+	{ "open", 2 }, { "openat", 3 }, { "mknod", 1 }, { "mknodat", 2 },
+};
+
+static int add_mode_rules(scmp_filter_ctx ctx, struct jr_err *err)
+{
+	static const scmp_datum_t bits[] = { S_ISUID, S_ISGID };
+	size_t i, b;
+	int r, nr;
+
+	for (i = 0; i < sizeof(mode_calls) / sizeof(mode_calls[0]); i++) {
+		nr = seccomp_syscall_resolve_name(mode_calls[i].name);
+		if (nr == __NR_SCMP_ERROR)
+			continue;
+		for (b = 0; b < 2; b++) {
+			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
+					     SCMP_CMP(mode_calls[i].arg, SCMP_CMP_MASKED_EQ, bits[b],
+						      bits[b]));
+			if (r < 0)
+				return jr_err_set(err, -r, "seccomp rule for %s", mode_calls[i].name);
+		}
+	}
+	nr = seccomp_syscall_resolve_name("openat2");
+	if (nr != __NR_SCMP_ERROR && (r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0)) < 0)
+		return jr_err_set(err, -r, "seccomp rule for openat2");
+	return 0;
+}
+
 static int add_rules(scmp_filter_ctx ctx, struct jr_err *err)
 {
 	size_t i;
 	int r, nr;
+
+	r = add_mode_rules(ctx, err);
+	if (r < 0)
+		return r;
 
 	for (i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
 		nr = seccomp_syscall_resolve_name(denied[i]);
@@ -58,6 +100,12 @@ static int add_rules(scmp_filter_ctx ctx, struct jr_err *err)
 		if (r < 0)
 			return jr_err_set(err, -r, "seccomp rule for clone");
 	}
+	/* vsock is not network-namespaced: in a VM it reaches the hypervisor host (CID 2), on a
+	 * host running VMs it reaches the guests, whatever the job's network namespace says */
+	r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+			     SCMP_A0(SCMP_CMP_EQ, AF_VSOCK));
+	if (r < 0)
+		return jr_err_set(err, -r, "seccomp rule for socket(AF_VSOCK)");
 	r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	if (r < 0)
 		return jr_err_set(err, -r, "seccomp rule for clone3");

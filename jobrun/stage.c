@@ -9,6 +9,7 @@
 #include <linux/filter.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +17,12 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define REPORT_MAX (1 << 20)
 #define BPF_MAX 4096
+#define STAGE_TIMEOUT_MS 120000 /* a helper that hangs (or is made to) must not hang jobrun */
 
 struct child_args {
 	const struct jr_stage *st;
@@ -45,6 +48,7 @@ static void drop_privileges(const struct child_args *a)
 	if (setgroups(0, NULL) < 0 || setresgid(a->st->gid, a->st->gid, a->st->gid) < 0 ||
 	    setresuid(a->st->uid, a->st->uid, a->st->uid) < 0)
 		_exit(121);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* the uid change cleared it */
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capset, &hdr, data) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &a->prog, 0, 0) < 0)
@@ -57,7 +61,7 @@ static __attribute__((noreturn)) void child(const struct child_args *a)
 	const struct jr_stage *st = a->st;
 	struct sigaction sa;
 	sigset_t none;
-	int fds[4], i, sig;
+	int fds[4], i, sig, helper;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
@@ -73,15 +77,19 @@ static __attribute__((noreturn)) void child(const struct child_args *a)
 	for (i = 0; i < 4; i++)
 		if (fds[i] >= 0 && (fds[i] = fcntl(fds[i], F_DUPFD, 10)) < 0)
 			_exit(123);
-	if (dup2(fds[0], 0) < 0 || dup2(fds[1], 3) < 0 || dup2(fds[2], 4) < 0 ||
-	    (fds[3] >= 0 && dup2(fds[3], 5) < 0))
+	/* the helper's own fd too: a low one (3-5) would be overwritten by the dup2s below */
+	helper = fcntl(st->helper_fd, F_DUPFD_CLOEXEC, 10);
+	/* stdout is jobrun's result channel: not the untrusted helper's to write on */
+	if (helper < 0 || dup2(fds[0], 0) < 0 || dup2(fds[1], 3) < 0 || dup2(fds[2], 4) < 0 ||
+	    (fds[3] >= 0 && dup2(fds[3], 5) < 0) || (i = open("/dev/null", O_WRONLY)) < 0 ||
+	    dup2(i, 1) < 0)
 		_exit(123);
 	if (fds[3] < 0)
 		close(5);
 	close_range(6, ~0U, CLOSE_RANGE_CLOEXEC);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	syscall(SYS_execveat, st->helper_fd, "", a->argv, empty_env, AT_EMPTY_PATH);
+	syscall(SYS_execveat, helper, "", a->argv, empty_env, AT_EMPTY_PATH);
 	_exit(124);
 }
 
@@ -101,15 +109,28 @@ static int read_prog(int fd, struct sock_filter **buf, unsigned short *len, stru
 	return 0;
 }
 
-static int read_report(int fd, char **out, struct jr_err *err)
+static int read_report(int fd, pid_t pid, char **out, struct jr_err *err)
 {
 	size_t got = 0, cap = 4096;
 	char *buf = malloc(cap), *nb;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct timespec t0, now;
+	long left;
 	ssize_t n;
 
 	if (!buf)
 		return jr_err_set(err, ENOMEM, "unpack report");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = STAGE_TIMEOUT_MS - ((now.tv_sec - t0.tv_sec) * 1000 +
+					   (now.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+			kill(pid, SIGKILL); /* PID 1 of its namespace: everything of it dies */
+			free(buf);
+			return jr_err_set(err, ETIMEDOUT, "jobrun-unpack did not finish in %d s",
+					  STAGE_TIMEOUT_MS / 1000);
+		}
 		if (got + 1 == cap) {
 			if (cap >= REPORT_MAX || !(nb = realloc(buf, cap * 2))) {
 				free(buf);
@@ -172,8 +193,11 @@ int jr_stage_run(const struct jr_stage *st, char **report, struct jr_err *err)
 	a.report_w = pipefd[1];
 	memset(&ca, 0, sizeof(ca));
 	ca.exit_signal = SIGCHLD;
+	/* Its own pid namespace (PID 1: when it exits, whatever it left running dies, and the
+	 * report pipe reaches EOF), no network, no host IPC: an archive parser is attack surface. */
+	ca.flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
 	if (st->cg->v2_fd >= 0) {
-		ca.flags = CLONE_INTO_CGROUP;
+		ca.flags |= CLONE_INTO_CGROUP;
 		ca.cgroup = (uint64_t)st->cg->v2_fd;
 	}
 	sigfillset(&all);
@@ -189,7 +213,7 @@ int jr_stage_run(const struct jr_stage *st, char **report, struct jr_err *err)
 		close(pipefd[0]);
 		return jr_err_set(err, r, "start jobrun-unpack");
 	}
-	r = read_report(pipefd[0], report, err);
+	r = read_report(pipefd[0], (pid_t)pid, report, err);
 	close(pipefd[0]);
 	while (waitpid((pid_t)pid, &st_code, 0) < 0 && errno == EINTR)
 		;

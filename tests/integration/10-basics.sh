@@ -80,8 +80,8 @@ rm -f "$JOUT"
 timeout "$JR_TIMEOUT" "$JOBRUN" run --uid-range "$UID_BASE:$UID_COUNT" --dir "$W" -- \
 	/job/probe hostname >"$JOUT" 2>"$JERR" </dev/null
 RC=$?
-is "$(head -1 "$JOUT")" "hostname=jobrun" "by default the job's stdout goes to jobrun's stdout"
-is "$(sed -n '/^{/,$p' "$JOUT" | jq -r .verdict)" OK "by default the result follows it on stdout"
+is "$(head -1 "$JERR")" "hostname=jobrun" "without --result, the job's stdout goes to jobrun's stderr"
+is "$(jq -r .verdict "$JOUT")" OK "and jobrun's stdout holds the result alone"
 
 # The job writes to its workdir; the host sees the file, owned by the job's uid.
 jrw write /job/made-by-job "hello from the job"

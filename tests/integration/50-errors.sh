@@ -200,9 +200,10 @@ no_leftovers "SIGKILL to jobrun: the job and its daemons die with it (parent-dea
 # A killed jobrun cannot remove the job's cgroups: the next job of that slot does. Do it now,
 # holding the slot's lease as jobrun would: rmdir succeeds only on an empty cgroup.
 left=""
-for d in $(find /sys/fs/cgroup -mindepth 2 -maxdepth 8 -type d -path "*/jobrun/job-$slot" 2>/dev/null); do
+cg=job-$((UID_BASE + slot)) # named after the job's uid
+for d in $(find /sys/fs/cgroup -mindepth 2 -maxdepth 8 -type d -path "*/jobrun/$cg" 2>/dev/null); do
 	# only below this shell's own cgroups, where the jobrun it started made them
-	grep -qx "$$" "${d%/jobrun/job-$slot}/cgroup.procs" 2>/dev/null && left="$left $d"
+	grep -qx "$$" "${d%/jobrun/$cg}/cgroup.procs" 2>/dev/null && left="$left $d"
 done
 if [ -z "$left" ]; then
 	skip "the killed job's cgroups are empty" "no job cgroup (no cgroup support?)"
