@@ -91,9 +91,17 @@ const char *jr_check_relpath(const char *s, int is_file);
 const char *jr_check_env(const char *s);
 const char *jr_check_profile_name(const char *s);
 
-/* A value fit for a message: as is when it is short and plain ([A-Za-z0-9._%+/:@,-]), else
- * in double quotes with control characters, quotes and backslashes escaped; cut at 64 bytes
- * ("..." marks the cut). size >= 16. Returns buf. */
+/* Is s valid UTF-8 (no overlong form, no surrogate, nothing above U+10FFFF)? Every string of
+ * a request must be: it travels as JSON. */
+int jr_is_utf8(const char *s);
+
+/* Make a message fit for a terminal and for JSON, in place: control characters and bytes that
+ * are not part of valid UTF-8 become '?'. Returns msg. */
+char *jr_sanitize_message(char *msg);
+
+/* A value fit for a message: as is when it is short and plain ([A-Za-z0-9._%+/:@,=-]), else
+ * in double quotes with control characters, quotes, backslashes and bytes that are not valid
+ * UTF-8 escaped; cut at 64 bytes ("..." marks the cut). size >= 16. Returns buf. */
 const char *jr_quote_value(const char *s, char *buf, size_t size);
 
 /* JSON form (jansson), for the unpack helper to hand the request to jobrun:
@@ -105,8 +113,8 @@ const char *jr_quote_value(const char *s, char *buf, size_t size);
 json_t *jr_jobreq_to_json(const struct jr_jobreq *req);
 
 /* Parse the JSON above. text is hostile: at most JR_JOBREQ_JSON_MAX bytes, duplicate keys,
- * unknown keys, wrong types, lines outside 0..INT_MAX, NUL in strings, lists beyond their
- * bounds: -EINVAL with err set, never a crash. The result also passes jr_jobreq_check. req is
+ * unknown keys, wrong types, lines outside 0..INT_MAX, NUL in strings, empty lists, lists
+ * beyond their bounds: -EINVAL with err set, never a crash. The result also passes jr_jobreq_check. req is
  * initialised here; on error it is left empty. */
 int jr_jobreq_from_json(const char *text, struct jr_jobreq *req, struct jr_err *err);
 

@@ -117,6 +117,7 @@ int jr_parse_duration(const char *s, uint64_t *usec)
 		{ "s", 1000000 },
 		{ "m", 60ULL * 1000000 }, { "min", 60ULL * 1000000 },
 		{ "h", 3600ULL * 1000000 },
+		{ "d", 86400ULL * 1000000 },
 		{ NULL, 0 },
 	};
 

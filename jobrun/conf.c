@@ -1,0 +1,1134 @@
+/* conf.c - jobrun.conf, the built-in profiles, limit values, and the merge of a job's requests
+ * into its jr_spec (conf.h). */
+#define _GNU_SOURCE
+#include "conf.h"
+#include "cfgparse.h"
+#include "units.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- limit values --------------------------------------------------------------------- */
+
+enum kind { K_SIZE, K_DURATION, K_CPUS, K_COUNT };
+
+static const struct rule {
+	enum kind kind;
+	uint64_t min;      /* smallest value accepted */
+	uint64_t max;      /* largest value accepted; 0: any */
+	int unlimited_ok;  /* "unlimited" means something for this key */
+} rules[JR_L_N] = {
+	[JR_L_MEMORY] = { K_SIZE, 1ULL << 20, 0, 1 },
+	[JR_L_SWAP] = { K_SIZE, 0, 0, 1 },
+	[JR_L_CPUS] = { K_CPUS, 10, 1000000, 1 },
+	[JR_L_CPU_WEIGHT] = { K_COUNT, 1, 10000, 0 },
+	[JR_L_CPU_TIME] = { K_DURATION, 1, 0, 1 },
+	[JR_L_WALL_TIME] = { K_DURATION, 1, 0, 1 },
+	[JR_L_PIDS] = { K_COUNT, 1, 4194304, 1 },
+	[JR_L_DISK] = { K_SIZE, 64ULL << 10, 0, 0 },
+	[JR_L_OUTPUT] = { K_SIZE, 0, 0, 0 },
+	[JR_L_OPEN_FILES] = { K_COUNT, 4, 1048576, 0 },
+	[JR_L_IO_RBPS] = { K_SIZE, 1, 0, 1 },
+	[JR_L_IO_WBPS] = { K_SIZE, 1, 0, 1 },
+	[JR_L_IO_RIOPS] = { K_COUNT, 1, 0, 1 },
+	[JR_L_IO_WIOPS] = { K_COUNT, 1, 0, 1 },
+};
+
+static const char *const kind_example[] = {
+	[K_SIZE] = "is not a size (256M, 1.5G)",
+	[K_DURATION] = "is not a duration (1.5s, 500ms, 2m, 1h, 1d)",
+	[K_CPUS] = "is not a number of CPUs (0.5, 2; three decimals at most)",
+	[K_COUNT] = "is not a whole number (64)",
+};
+
+static uint64_t ram_bytes(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+	if (pages <= 0 || size <= 0)
+		return 0;
+	return (uint64_t)pages * (uint64_t)size;
+}
+
+static const char *format_duration(uint64_t us, char *buf, size_t len)
+{
+	static const struct { uint64_t mult; const char *name; } u[] = {
+		{ 3600000000ULL, "h" }, { 60000000ULL, "m" }, { 1000000ULL, "s" },
+		{ 1000ULL, "ms" }, { 1ULL, "us" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+		if (us && us % u[i].mult == 0)
+			break;
+	if (i == sizeof(u) / sizeof(u[0]))
+		i = 4;
+	snprintf(buf, len, "%llu%s", (unsigned long long)(us / u[i].mult), u[i].name);
+	return buf;
+}
+
+/* A value of key k in the units people write ("2G", "1.5" CPUs, "10s"). */
+static const char *format_value(enum jr_limit_key k, uint64_t v, char *buf, size_t len)
+{
+	if (v == JR_LIMIT_UNLIMITED) {
+		snprintf(buf, len, "unlimited");
+		return buf;
+	}
+	switch (rules[k].kind) {
+	case K_SIZE: return jr_format_size(v, buf, (unsigned)len);
+	case K_DURATION: return format_duration(v, buf, len);
+	case K_CPUS:
+		if (v % 1000 == 0)
+			snprintf(buf, len, "%llu", (unsigned long long)(v / 1000));
+		else if (v % 100 == 0)
+			snprintf(buf, len, "%llu.%llu", (unsigned long long)(v / 1000),
+				 (unsigned long long)(v % 1000 / 100));
+		else if (v % 10 == 0)
+			snprintf(buf, len, "%llu.%02llu", (unsigned long long)(v / 1000),
+				 (unsigned long long)(v % 1000 / 10));
+		else
+			snprintf(buf, len, "%llu.%03llu", (unsigned long long)(v / 1000),
+				 (unsigned long long)(v % 1000));
+		return buf;
+	case K_COUNT:
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+		return buf;
+	}
+	snprintf(buf, len, "%llu", (unsigned long long)v);
+	return buf;
+}
+
+static int parse_percent(const char *text, uint64_t *value)
+{
+	char num[16];
+	size_t n = strlen(text);
+	uint64_t pct, ram;
+
+	if (n < 2 || n - 1 >= sizeof(num) || text[n - 1] != '%')
+		return -EINVAL;
+	memcpy(num, text, n - 1);
+	num[n - 1] = '\0';
+	if (jr_parse_uint(num, &pct) < 0 || pct < 1 || pct > 100)
+		return -EINVAL;
+	ram = ram_bytes();
+	if (!ram)
+		return -EINVAL;
+	*value = (uint64_t)((unsigned __int128)ram * pct / 100);
+	return 0;
+}
+
+int jr_limit_parse(enum jr_limit_key k, const char *text, int flags, uint64_t *value,
+		   char *why, size_t whylen)
+{
+	const struct rule *ru;
+	char b[32];
+	uint64_t v = 0;
+	int r;
+
+	if ((unsigned)k >= JR_L_N || !text) {
+		snprintf(why, whylen, "is not a limit");
+		return -EINVAL;
+	}
+	ru = &rules[k];
+	if (!strcmp(text, "unlimited")) {
+		if (!ru->unlimited_ok && !(flags & JR_LIMIT_MAXIMUM)) {
+			snprintf(why, whylen, "cannot be unlimited (%s needs a value)",
+				 jr_limit_name(k));
+			return -EINVAL;
+		}
+		*value = JR_LIMIT_UNLIMITED;
+		return 0;
+	}
+	if (text[0] == '-') {
+		snprintf(why, whylen, "is negative");
+		return -EINVAL;
+	}
+	if ((flags & JR_LIMIT_ADMIN) && ru->kind == K_SIZE && text[0] &&
+	    text[strlen(text) - 1] == '%') {
+		if (parse_percent(text, &v) < 0) {
+			snprintf(why, whylen, "is not a share of the host's RAM (1%% to 100%%)");
+			return -EINVAL;
+		}
+		r = 0;
+	} else {
+		switch (ru->kind) {
+		case K_SIZE: r = jr_parse_size(text, &v); break;
+		case K_DURATION: r = jr_parse_duration(text, &v); break;
+		case K_CPUS: r = jr_parse_cpus(text, &v); break;
+		case K_COUNT: r = jr_parse_uint(text, &v); break;
+		default: r = -EINVAL; break;
+		}
+	}
+	if (r == -ERANGE || (r == 0 && v == JR_LIMIT_UNLIMITED)) {
+		snprintf(why, whylen, "is too large");
+		return -EINVAL;
+	}
+	if (r < 0) {
+		snprintf(why, whylen, "%s", kind_example[ru->kind]);
+		return -EINVAL;
+	}
+	if (v < ru->min) {
+		snprintf(why, whylen, "is below the minimum %s", format_value(k, ru->min, b, sizeof(b)));
+		return -EINVAL;
+	}
+	if (ru->max && v > ru->max) {
+		snprintf(why, whylen, "is above %s, the most jobrun accepts",
+			 format_value(k, ru->max, b, sizeof(b)));
+		return -EINVAL;
+	}
+	*value = v;
+	return 0;
+}
+
+/* ---- the built-in configuration -------------------------------------------------------- */
+
+static const struct builtin_profile {
+	const char *name;
+	const char *limits[JR_L_N][2]; /* { default, maximum }; NULL: none */
+	uint64_t max_entries, max_name;
+} builtin_profiles[] = {
+	{ "grader", {
+		[JR_L_MEMORY] = { "256M", "2G" },
+		[JR_L_SWAP] = { "0", "0" },
+		[JR_L_CPUS] = { "1", "2" },
+		[JR_L_CPU_WEIGHT] = { NULL, "100" },
+		[JR_L_CPU_TIME] = { "10s", "60s" },
+		[JR_L_WALL_TIME] = { "30s", "5m" },
+		[JR_L_PIDS] = { "64", "512" },
+		[JR_L_DISK] = { "256M", "1G" },
+		[JR_L_OUTPUT] = { "64M", "256M" },
+		[JR_L_OPEN_FILES] = { "256", "4096" },
+	}, 10000, 255 },
+	/* A stub of the future HPC profile: today only its limits differ from grader's. */
+	{ "hpc", {
+		[JR_L_MEMORY] = { "4G", "100%" },
+		[JR_L_SWAP] = { "0", NULL },
+		[JR_L_CPUS] = { "1", NULL },
+		[JR_L_CPU_WEIGHT] = { NULL, "100" },
+		[JR_L_WALL_TIME] = { "24h", "168h" },
+		[JR_L_PIDS] = { "4096", "65536" },
+		[JR_L_DISK] = { "1G", "16G" },
+		[JR_L_OUTPUT] = { "256M", "1G" },
+		[JR_L_OPEN_FILES] = { "1024", "65536" },
+	}, 100000, 255 },
+};
+
+static const char *const builtin_sys_binds[] = {
+	"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+};
+
+static const char *const builtin_etc_files[] = {
+	"/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
+	"/etc/localtime", "/etc/nsswitch.conf", "/etc/locale.alias", "/etc/mime.types",
+};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static void limit_free(struct jr_limit *l)
+{
+	free(l->text);
+	memset(l, 0, sizeof(*l));
+}
+
+static int limit_set(struct jr_limit *l, const char *text, uint64_t value, int line)
+{
+	char *t = text ? strdup(text) : NULL;
+
+	if (text && !t)
+		return -ENOMEM;
+	free(l->text);
+	l->text = t;
+	l->value = value;
+	l->line = line;
+	return 0;
+}
+
+static void profile_free(struct jr_profile *p)
+{
+	int k;
+
+	free(p->name);
+	for (k = 0; k < JR_L_N; k++) {
+		limit_free(&p->defaults[k]);
+		limit_free(&p->maxima[k]);
+	}
+	jr_strv_free(&p->system_binds);
+	jr_strv_free(&p->etc_files);
+	free(p->network);
+	memset(p, 0, sizeof(*p));
+}
+
+static int strv_copy(struct jr_strv *dst, const struct jr_strv *src)
+{
+	size_t i;
+
+	for (i = 0; i < src->n; i++)
+		if (jr_strv_push(dst, src->v[i]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+static int profile_copy(struct jr_profile *dst, const struct jr_profile *src, const char *name)
+{
+	int k, r = 0;
+
+	memset(dst, 0, sizeof(*dst));
+	dst->name = strdup(name);
+	dst->network = strdup(src->network);
+	if (!dst->name || !dst->network)
+		r = -ENOMEM;
+	for (k = 0; k < JR_L_N && !r; k++) {
+		r |= limit_set(&dst->defaults[k], src->defaults[k].text, src->defaults[k].value,
+			       src->defaults[k].line);
+		r |= limit_set(&dst->maxima[k], src->maxima[k].text, src->maxima[k].value,
+			       src->maxima[k].line);
+	}
+	if (!r)
+		r = strv_copy(&dst->system_binds, &src->system_binds);
+	if (!r)
+		r = strv_copy(&dst->etc_files, &src->etc_files);
+	dst->max_entries = src->max_entries;
+	dst->max_name = src->max_name;
+	if (r)
+		profile_free(dst);
+	return r ? -ENOMEM : 0;
+}
+
+static struct jr_profile *profile_add(struct jr_conf *conf)
+{
+	struct jr_profile *v = realloc(conf->profiles, (conf->nprofiles + 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	conf->profiles = v;
+	memset(&v[conf->nprofiles], 0, sizeof(*v));
+	return &v[conf->nprofiles++];
+}
+
+static int builtin_profile(struct jr_profile *p, const struct builtin_profile *b)
+{
+	char why[128];
+	size_t i;
+	int k;
+
+	p->name = strdup(b->name);
+	p->network = strdup("none");
+	if (!p->name || !p->network)
+		return -ENOMEM;
+	for (k = 0; k < JR_L_N; k++) {
+		const char *d = b->limits[k][0], *m = b->limits[k][1];
+		uint64_t v = 0;
+
+		/* the tables above are correct by construction; a failure here is a bug */
+		if (d && jr_limit_parse((enum jr_limit_key)k, d, JR_LIMIT_ADMIN, &v, why,
+					sizeof(why)) < 0)
+			return -EINVAL;
+		if (d && limit_set(&p->defaults[k], d, v, 0) < 0)
+			return -ENOMEM;
+		if (m && jr_limit_parse((enum jr_limit_key)k, m, JR_LIMIT_ADMIN | JR_LIMIT_MAXIMUM,
+					&v, why, sizeof(why)) < 0)
+			return -EINVAL;
+		if (m && limit_set(&p->maxima[k], m, v, 0) < 0)
+			return -ENOMEM;
+	}
+	for (i = 0; i < NELEM(builtin_sys_binds); i++)
+		if (jr_strv_push(&p->system_binds, builtin_sys_binds[i]) < 0)
+			return -ENOMEM;
+	for (i = 0; i < NELEM(builtin_etc_files); i++)
+		if (jr_strv_push(&p->etc_files, builtin_etc_files[i]) < 0)
+			return -ENOMEM;
+	p->max_entries = b->max_entries;
+	p->max_name = b->max_name;
+	return 0;
+}
+
+void jr_conf_free(struct jr_conf *conf)
+{
+	size_t i;
+
+	free(conf->file);
+	free(conf->runtime_dir);
+	free(conf->state_dir);
+	free(conf->cgroup_parent);
+	free(conf->hostname);
+	free(conf->default_profile);
+	for (i = 0; i < conf->nprofiles; i++)
+		profile_free(&conf->profiles[i]);
+	free(conf->profiles);
+	memset(conf, 0, sizeof(*conf));
+}
+
+int jr_conf_builtin(struct jr_conf *conf, struct jr_err *err)
+{
+	size_t i;
+	int r = 0;
+
+	memset(conf, 0, sizeof(*conf));
+	conf->runtime_dir = strdup("/run/jobrun");
+	conf->state_dir = strdup("/var/lib/jobrun");
+	conf->hostname = strdup("jobrun");
+	conf->default_profile = strdup("grader");
+	conf->uid_base = 1500000000;
+	conf->uid_count = 10000;
+	if (!conf->runtime_dir || !conf->state_dir || !conf->hostname || !conf->default_profile)
+		r = -ENOMEM;
+	for (i = 0; i < NELEM(builtin_profiles) && !r; i++) {
+		struct jr_profile *p = profile_add(conf);
+
+		r = p ? builtin_profile(p, &builtin_profiles[i]) : -ENOMEM;
+	}
+	if (r) {
+		jr_conf_free(conf);
+		return r == -ENOMEM ? jr_err_set(err, ENOMEM, "built-in configuration")
+				    : jr_err_set(err, 0, "built-in configuration: a bad limit "
+							 "(the host's RAM unknown?)");
+	}
+	return 0;
+}
+
+const struct jr_profile *jr_conf_profile(const struct jr_conf *conf, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < conf->nprofiles; i++)
+		if (!strcmp(conf->profiles[i].name, name))
+			return &conf->profiles[i];
+	return NULL;
+}
+
+/* ---- jobrun.conf ------------------------------------------------------------------------ */
+
+#define STR(name) CFG_STR_CB(name, NULL, CFGF_NODEFAULT, jr_cfgp_value_cb)
+#define LIST(name) CFG_STR_LIST_CB(name, NULL, CFGF_NODEFAULT, jr_cfgp_value_cb)
+#define SEC_CB(name, opts, flags, cb) \
+	{ name, 0, CFGT_SEC, 0, 0, flags, opts, { 0, 0, cfg_false, 0, 0 }, 0, { 0 }, 0, cb, 0, 0, 0 }
+
+static int profile_section_cb(cfg_t *cfg, cfg_opt_t *opt);
+
+static cfg_opt_t conf_limit_opts[] = {
+	STR("memory"), STR("swap"), STR("cpus"), STR("cpu_weight"), STR("cpu_time"),
+	STR("wall_time"), STR("pids"), STR("disk"), STR("output"), STR("open_files"),
+	STR("io_read_bps"), STR("io_write_bps"), STR("io_read_iops"), STR("io_write_iops"),
+	CFG_END(),
+};
+
+static cfg_opt_t profile_opts[] = {
+	LIST("system_binds"),
+	LIST("etc_files"),
+	STR("network"),
+	STR("max_entries"),
+	STR("max_name"),
+	SEC_CB("defaults", conf_limit_opts, CFGF_NODEFAULT, jr_cfgp_section_cb),
+	SEC_CB("maxima", conf_limit_opts, CFGF_NODEFAULT, jr_cfgp_section_cb),
+	CFG_END(),
+};
+
+static cfg_opt_t conf_opts[] = {
+	STR("runtime_dir"),
+	STR("state_dir"),
+	STR("cgroup_parent"),
+	STR("hostname"),
+	STR("uid_base"),
+	STR("uid_count"),
+	STR("default_profile"),
+	SEC_CB("profile", profile_opts,
+	       CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES | CFGF_NODEFAULT, profile_section_cb),
+	CFG_END(),
+};
+
+/* The parse under way, for profile_section_cb (libconfuse gives callbacks no user pointer). */
+static struct jr_cfgp *conf_parse;
+
+static int profile_section_cb(cfg_t *cfg, cfg_opt_t *opt)
+{
+	unsigned n = cfg_opt_size(opt);
+	cfg_t *sec = n ? cfg_opt_getnsec(opt, n - 1) : NULL;
+	const char *title = sec ? cfg_title(sec) : NULL;
+	const char *why = jr_check_profile_name(title);
+	char q[96];
+
+	if (why)
+		return jr_cfgp_fail(conf_parse, cfg->line, "profile %s: the name %s",
+				    jr_quote_value(title, q, sizeof(q)), why);
+	return 0;
+}
+
+static int absolute_path_ok(const char *s)
+{
+	const char *p;
+	size_t n = strlen(s);
+
+	if (n < 1 || n > JR_REQ_MAX_PATH || s[0] != '/')
+		return 0;
+	for (p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return 0;
+	for (p = s; *p;) {
+		size_t c;
+
+		while (*p == '/')
+			p++;
+		c = strcspn(p, "/");
+		if (c == 2 && p[0] == '.' && p[1] == '.')
+			return 0;
+		p += c;
+	}
+	return 1;
+}
+
+static int valid_hostname(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '.'))
+			return 0;
+	return 1;
+}
+
+/* The plan mounts or writes these itself (plan.c): a system bind there is refused. */
+static const char *own_path(const char *s)
+{
+	static const char *const own[] = { "/tmp", "/job", "/dev", "/proc", "/scratch" };
+	static const char *const exact[] = { "/", "/etc", "/etc/passwd", "/etc/group",
+					     "/etc/hosts" };
+	size_t i, n;
+
+	for (i = 0; i < NELEM(exact); i++)
+		if (!strcmp(s, exact[i]))
+			return exact[i];
+	for (i = 0; i < NELEM(own); i++) {
+		n = strlen(own[i]);
+		if (!strncmp(s, own[i], n) && (s[n] == '\0' || s[n] == '/'))
+			return own[i];
+	}
+	return NULL;
+}
+
+/* Per value, with its line, while libconfuse reads it. */
+static int conf_check_value(struct jr_cfgp *p, cfg_t *sec, cfg_opt_t *opt, const char *value,
+			    int line)
+{
+	const char *key = opt->name, *s = cfg_name(sec);
+	const char *prof = strcmp(s, "profile") ? NULL : cfg_title(sec);
+	char q[96];
+
+	jr_quote_value(value, q, sizeof(q));
+	if (!strcmp(key, "system_binds")) {
+		const char *own = own_path(value);
+
+		if (!absolute_path_ok(value))
+			return jr_cfgp_fail(p, line, "profile %s: system_binds entry %s: must be an "
+					    "absolute path without '..'", prof, q);
+		if (own)
+			return jr_cfgp_fail(p, line, "profile %s: system_binds entry %s: jobrun "
+					    "makes %s itself", prof, q, own);
+	} else if (!strcmp(key, "etc_files")) {
+		if (!absolute_path_ok(value) || strncmp(value, "/etc/", 5) || !value[5])
+			return jr_cfgp_fail(p, line, "profile %s: etc_files entry %s: must be a "
+					    "path below /etc/ without '..'", prof, q);
+		if (own_path(value))
+			return jr_cfgp_fail(p, line, "profile %s: etc_files entry %s: jobrun writes "
+					    "that file itself", prof, q);
+		if (strstr(value, "shadow") || !strncmp(value, "/etc/sudoers", 12) ||
+		    !strncmp(value, "/etc/ssh", 8))
+			return jr_cfgp_fail(p, line, "profile %s: etc_files entry %s: a secret of the "
+					    "host: never bound into jobs", prof, q);
+	}
+	return 0;
+}
+
+static int conf_fail(struct jr_cfgp *p, int line, const char *key, const char *value,
+		     const char *why)
+{
+	char q[96];
+
+	return jr_cfgp_fail(p, line, "%s = %s: %s", key, jr_quote_value(value, q, sizeof(q)), why);
+}
+
+static int set_str(char **dst, const char *s)
+{
+	char *t = strdup(s);
+
+	if (!t)
+		return -ENOMEM;
+	free(*dst);
+	*dst = t;
+	return 0;
+}
+
+static int read_globals(struct jr_cfgp *p, cfg_t *cfg, struct jr_conf *conf)
+{
+	static const char *const dirs[] = { "runtime_dir", "state_dir" };
+	uint64_t base = conf->uid_base, count = conf->uid_count;
+	const char *s;
+	size_t i;
+	int line;
+
+	for (i = 0; i < NELEM(dirs); i++) {
+		s = cfg_getstr(cfg, dirs[i]);
+		if (!s)
+			continue;
+		line = jr_cfgp_line(p, cfg, dirs[i]);
+		if (!absolute_path_ok(s))
+			return conf_fail(p, line, dirs[i], s, "must be an absolute path without '..'");
+		if (set_str(i == 0 ? &conf->runtime_dir : &conf->state_dir, s) < 0)
+			return -ENOMEM;
+	}
+	if ((s = cfg_getstr(cfg, "cgroup_parent"))) {
+		line = jr_cfgp_line(p, cfg, "cgroup_parent");
+		if (!absolute_path_ok(s) || strlen(s) < 2)
+			return conf_fail(p, line, "cgroup_parent", s,
+					 "must be an absolute cgroup path like /jobs, without '..'");
+		if (set_str(&conf->cgroup_parent, s) < 0)
+			return -ENOMEM;
+	}
+	if ((s = cfg_getstr(cfg, "hostname"))) {
+		line = jr_cfgp_line(p, cfg, "hostname");
+		if (!valid_hostname(s))
+			return conf_fail(p, line, "hostname", s,
+					 "must be a host name (letters, digits, '-', '.'; 64 at most)");
+		if (set_str(&conf->hostname, s) < 0)
+			return -ENOMEM;
+	}
+	if ((s = cfg_getstr(cfg, "uid_base"))) {
+		line = jr_cfgp_line(p, cfg, "uid_base");
+		if (jr_parse_uint(s, &base) < 0 || base == 0 || base >= UINT32_MAX)
+			return conf_fail(p, line, "uid_base", s, "must be a uid above 0");
+	}
+	if ((s = cfg_getstr(cfg, "uid_count"))) {
+		line = jr_cfgp_line(p, cfg, "uid_count");
+		if (jr_parse_uint(s, &count) < 0 || count == 0 || count >= UINT32_MAX)
+			return conf_fail(p, line, "uid_count", s, "must be a count above 0");
+	}
+	if (base + 2 * count >= UINT32_MAX) {
+		line = jr_cfgp_line(p, cfg, "uid_count");
+		if (!line)
+			line = jr_cfgp_line(p, cfg, "uid_base");
+		return jr_cfgp_fail(p, line, "uid_base + 2 * uid_count must stay below 2^32 (jobs "
+					     "use uid_count uids from uid_base, jobrun-init the next "
+					     "uid_count)");
+	}
+	conf->uid_base = (uid_t)base;
+	conf->uid_count = (unsigned)count;
+	if ((s = cfg_getstr(cfg, "default_profile"))) {
+		const char *why = jr_check_profile_name(s);
+
+		line = jr_cfgp_line(p, cfg, "default_profile");
+		if (why)
+			return conf_fail(p, line, "default_profile", s, why);
+		if (set_str(&conf->default_profile, s) < 0)
+			return -ENOMEM;
+		conf->default_profile_line = line;
+	}
+	return 0;
+}
+
+static int read_limits(struct jr_cfgp *p, cfg_t *psec, const char *secname,
+		       struct jr_profile *prof)
+{
+	int maxima = !strcmp(secname, "maxima");
+	cfg_t *sec = cfg_size(psec, secname) ? cfg_getsec(psec, secname) : NULL;
+	int k;
+
+	for (k = 0; sec && k < JR_L_N; k++) {
+		const char *name = jr_limit_name((enum jr_limit_key)k);
+		const char *s = cfg_getstr(sec, name);
+		int line = jr_cfgp_line(p, sec, name);
+		struct jr_limit *l = maxima ? &prof->maxima[k] : &prof->defaults[k];
+		char why[128], q[96];
+		uint64_t v;
+
+		if (!s)
+			continue;
+		if (jr_limit_parse((enum jr_limit_key)k, s,
+				   JR_LIMIT_ADMIN | (maxima ? JR_LIMIT_MAXIMUM : 0), &v, why,
+				   sizeof(why)) < 0)
+			return jr_cfgp_fail(p, line, "profile %s: %s: %s = %s %s", prof->name,
+					    secname, name, jr_quote_value(s, q, sizeof(q)), why);
+		/* a maximum of "unlimited" is no maximum */
+		if (limit_set(l, maxima && v == JR_LIMIT_UNLIMITED ? NULL : s, v, line) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int read_profile(struct jr_cfgp *p, cfg_t *sec, struct jr_conf *conf,
+			const struct jr_conf *builtin)
+{
+	const char *name = cfg_title(sec);
+	struct jr_profile *prof = (struct jr_profile *)jr_conf_profile(conf, name);
+	const char *s;
+	unsigned i, n;
+	int line, r;
+
+	if (!prof) {
+		const struct jr_profile *base = jr_conf_profile(builtin, name);
+
+		if (!base)
+			base = jr_conf_profile(builtin, "grader");
+		prof = profile_add(conf);
+		if (!prof || profile_copy(prof, base, name) < 0) {
+			if (prof)
+				conf->nprofiles--;
+			return -ENOMEM;
+		}
+	}
+	if ((n = cfg_size(sec, "system_binds"))) {
+		jr_strv_free(&prof->system_binds);
+		for (i = 0; i < n; i++)
+			if (jr_strv_push(&prof->system_binds, cfg_getnstr(sec, "system_binds", i)) < 0)
+				return -ENOMEM;
+	}
+	if ((n = cfg_size(sec, "etc_files"))) {
+		jr_strv_free(&prof->etc_files);
+		for (i = 0; i < n; i++)
+			if (jr_strv_push(&prof->etc_files, cfg_getnstr(sec, "etc_files", i)) < 0)
+				return -ENOMEM;
+	}
+	if ((s = cfg_getstr(sec, "network"))) {
+		line = jr_cfgp_line(p, sec, "network");
+		if (strcmp(s, "none")) {
+			char q[96];
+
+			return jr_cfgp_fail(p, line, "profile %s: network = %s: only \"none\" is "
+					    "supported for now (the job's own network namespace, "
+					    "with lo only)", name, jr_quote_value(s, q, sizeof(q)));
+		}
+		if (set_str(&prof->network, s) < 0)
+			return -ENOMEM;
+	}
+	if ((s = cfg_getstr(sec, "max_entries"))) {
+		uint64_t v;
+
+		line = jr_cfgp_line(p, sec, "max_entries");
+		if (jr_parse_uint(s, &v) < 0 || v < 1 || v > 100000000)
+			return jr_cfgp_fail(p, line, "profile %s: max_entries must be a number from 1 "
+					    "to 100000000", name);
+		prof->max_entries = v;
+	}
+	if ((s = cfg_getstr(sec, "max_name"))) {
+		uint64_t v;
+
+		line = jr_cfgp_line(p, sec, "max_name");
+		if (jr_parse_uint(s, &v) < 0 || v < 1 || v > 4096)
+			return jr_cfgp_fail(p, line, "profile %s: max_name must be a number of bytes "
+					    "from 1 to 4096", name);
+		prof->max_name = v;
+	}
+	r = read_limits(p, sec, "defaults", prof);
+	if (!r)
+		r = read_limits(p, sec, "maxima", prof);
+	return r;
+}
+
+/* Every default within its maximum. */
+static int check_profiles(struct jr_cfgp *p, const struct jr_conf *conf)
+{
+	size_t i;
+	int k;
+
+	for (i = 0; i < conf->nprofiles; i++) {
+		const struct jr_profile *prof = &conf->profiles[i];
+
+		for (k = 0; k < JR_L_N; k++) {
+			const struct jr_limit *d = &prof->defaults[k], *m = &prof->maxima[k];
+
+			if (d->text && m->text && d->value > m->value)
+				return jr_cfgp_fail(p, d->line ? d->line : m->line,
+						    "profile %s: the default %s = %s is above its "
+						    "maximum %s", prof->name,
+						    jr_limit_name((enum jr_limit_key)k), d->text,
+						    m->text);
+		}
+	}
+	return 0;
+}
+
+int jr_conf_parse(const char *text, size_t len, const char *file, struct jr_conf *conf,
+		  struct jr_err *err)
+{
+	struct jr_conf c, builtin;
+	struct jr_cfgp p;
+	cfg_t *cfg;
+	unsigned i, n;
+	int r;
+
+	if (!file)
+		file = "jobrun.conf";
+	r = jr_conf_builtin(&c, err);
+	if (r < 0)
+		return r;
+	r = jr_conf_builtin(&builtin, err);
+	if (r < 0) {
+		jr_conf_free(&c);
+		return r;
+	}
+	memset(&p, 0, sizeof(p));
+	p.file = file;
+	p.err = err;
+	p.check = conf_check_value;
+	p.max_list = 1024;
+	cfg = cfg_init(conf_opts, CFGF_NONE);
+	if (!cfg) {
+		r = jr_err_set(err, ENOMEM, "%s", file);
+		goto out;
+	}
+	conf_parse = &p;
+	r = jr_cfgp_parse(&p, cfg, text, len, JR_CONF_MAX_BYTES);
+	conf_parse = NULL;
+	if (r == 0)
+		r = read_globals(&p, cfg, &c);
+	n = r == 0 ? cfg_size(cfg, "profile") : 0;
+	for (i = 0; i < n && r == 0; i++)
+		r = read_profile(&p, cfg_getnsec(cfg, "profile", i), &c, &builtin);
+	if (r == 0 && !jr_conf_profile(&c, c.default_profile))
+		r = jr_cfgp_fail(&p, c.default_profile_line, "default_profile = %s: no such profile",
+				 c.default_profile);
+	if (r == 0)
+		r = check_profiles(&p, &c);
+	if (r == 0 && !(c.file = strdup(file)))
+		r = -ENOMEM;
+	if (r == -ENOMEM && !p.failed)
+		jr_err_set(err, ENOMEM, "%s", file);
+	if (r < 0 && r != -ENOMEM)
+		r = -EINVAL;
+	cfg_free(cfg);
+out:
+	jr_cfgp_free(&p);
+	jr_conf_free(&builtin);
+	if (r < 0) {
+		jr_conf_free(&c);
+		return r;
+	}
+	*conf = c;
+	return 0;
+}
+
+int jr_conf_load(const char *path, struct jr_conf *conf, struct jr_err *err)
+{
+	const char *file = path ? path : JR_CONF_DEFAULT_PATH;
+	struct stat st;
+	char *buf;
+	size_t n = 0;
+	int fd, r;
+
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		if (!path && errno == ENOENT)
+			return jr_conf_builtin(conf, err);
+		return jr_err_set(err, errno, "%s", file);
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		r = jr_err_set(err, errno ? errno : EINVAL, "%s: not a regular file", file);
+		close(fd);
+		return r;
+	}
+	if (st.st_size > JR_CONF_MAX_BYTES) {
+		close(fd);
+		return jr_err_set(err, 0, "%s: more than %d bytes", file, JR_CONF_MAX_BYTES);
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return jr_err_set(err, ENOMEM, "%s", file);
+	}
+	while (n <= (size_t)st.st_size) {
+		ssize_t k = read(fd, buf + n, (size_t)st.st_size + 1 - n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			r = jr_err_set(err, errno, "read %s", file);
+			close(fd);
+			free(buf);
+			return r;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	if (n > (size_t)st.st_size) { /* it grew while being read */
+		free(buf);
+		return jr_err_set(err, 0, "%s: changed while being read", file);
+	}
+	r = jr_conf_parse(buf, n, file, conf, err);
+	free(buf);
+	return r;
+}
+
+/* ---- the merge -------------------------------------------------------------------------- */
+
+static const char *where(const struct jr_jobreq *req, int line, char *buf, size_t len)
+{
+	const char *file = req->file ? req->file : "job config";
+
+	if (line > 0)
+		snprintf(buf, len, "%s:%d", file, line);
+	else
+		snprintf(buf, len, "%s", file);
+	return buf;
+}
+
+static const char *format_max(enum jr_limit_key k, const struct jr_limit *m, char *buf,
+			      size_t len)
+{
+	char b[32];
+
+	if (strchr(m->text, '%'))
+		snprintf(buf, len, "%s of RAM (%s)", m->text, format_value(k, m->value, b, sizeof(b)));
+	else
+		snprintf(buf, len, "%s", m->text);
+	return buf;
+}
+
+static void spec_set_limit(struct jr_spec *spec, enum jr_limit_key k, uint64_t v)
+{
+	uint64_t none = v == JR_LIMIT_UNLIMITED ? 0 : v; /* where 0 means "no limit" */
+
+	switch (k) {
+	case JR_L_MEMORY: spec->cg.memory = none; break;
+	case JR_L_SWAP: spec->cg.swap = v == JR_LIMIT_UNLIMITED ? JR_UNLIMITED : v; break;
+	case JR_L_CPUS: spec->cg.cpus_milli = none; break;
+	case JR_L_CPU_WEIGHT: spec->cg.cpu_weight = v; break;
+	case JR_L_CPU_TIME: spec->cpu_time_usec = none; break;
+	case JR_L_WALL_TIME: spec->wall_usec = none; break;
+	case JR_L_PIDS: spec->cg.pids = none; break;
+	case JR_L_DISK: spec->disk_bytes = v; break;
+	case JR_L_OUTPUT: spec->output_limit = v; break;
+	case JR_L_OPEN_FILES: spec->open_files = v; break;
+	case JR_L_IO_RBPS: spec->cg.io_rbps = none; break;
+	case JR_L_IO_WBPS: spec->cg.io_wbps = none; break;
+	case JR_L_IO_RIOPS: spec->cg.io_riops = none; break;
+	case JR_L_IO_WIOPS: spec->cg.io_wiops = none; break;
+	case JR_L_N: break;
+	}
+}
+
+static int env_set(struct jr_strv *env, const char *kv)
+{
+	size_t nlen = strcspn(kv, "="), i;
+
+	for (i = 0; i < env->n; i++) {
+		if (!strncmp(env->v[i], kv, nlen) && env->v[i][nlen] == '=') {
+			char *t = strdup(kv);
+
+			if (!t)
+				return -ENOMEM;
+			free(env->v[i]);
+			env->v[i] = t;
+			return 0;
+		}
+	}
+	return jr_strv_push(env, kv);
+}
+
+static int has_command(const struct jr_jobreq *r)
+{
+	return r && (r->argv.n || r->shell.value);
+}
+
+static int dup_opt(char **dst, const char *s)
+{
+	*dst = NULL;
+	if (!s)
+		return 0;
+	*dst = strdup(s);
+	return *dst ? 0 : -ENOMEM;
+}
+
+int jr_conf_apply(const struct jr_conf *conf, const struct jr_jobreq *req,
+		  const struct jr_jobreq *cli, struct jr_spec *spec, struct jr_job_extra *extra,
+		  struct jr_err *err)
+{
+	const struct jr_jobreq *layers[2] = { req, cli };
+	const struct jr_jobreq *cmd_from, *p_from = NULL;
+	const struct jr_profile *prof;
+	const char *pname;
+	uint64_t val[JR_L_N];
+	int set[JR_L_N];
+	struct jr_strv argv = { 0 }, env = { 0 }, binds = { 0 }, etc = { 0 }, outputs = { 0 };
+	char *stdin_path = NULL, *hostname = NULL, *runtime_dir = NULL, *cgroup_parent = NULL;
+	char *cwd = NULL, *profile_name = NULL;
+	char w[JR_ERR_MAX / 2];
+	size_t i, l;
+	int k, r;
+
+	if (!conf || !spec || !extra)
+		return jr_err_set(err, EINVAL, "jr_conf_apply");
+	for (l = 0; l < 2; l++)
+		if (layers[l] && (r = jr_jobreq_check(layers[l], err)) < 0)
+			return r;
+
+	/* the profile */
+	if (cli && cli->profile.value)
+		p_from = cli;
+	else if (req && req->profile.value)
+		p_from = req;
+	pname = p_from ? p_from->profile.value : conf->default_profile;
+	prof = jr_conf_profile(conf, pname);
+	if (!prof) {
+		char names[256] = "";
+		size_t o = 0;
+		char q[96];
+
+		for (i = 0; i < conf->nprofiles && o < sizeof(names); i++)
+			o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", i ? ", " : "",
+					      conf->profiles[i].name);
+		if (!p_from) /* jr_conf_parse refuses this: a conf built by hand */
+			return jr_err_set(err, 0, "%s: default_profile = %s: no such profile",
+					  conf->file ? conf->file : "configuration",
+					  jr_quote_value(pname, q, sizeof(q)));
+		return jr_err_set(err, 0, "%s: profile = %s: no such profile (%s)",
+				  where(p_from, p_from->profile.line, w, sizeof(w)),
+				  jr_quote_value(pname, q, sizeof(q)), names);
+	}
+
+	/* limits: the profile's defaults, then each layer, each within the maximum */
+	for (k = 0; k < JR_L_N; k++) {
+		set[k] = prof->defaults[k].text != NULL;
+		val[k] = prof->defaults[k].value;
+	}
+	for (l = 0; l < 2; l++) {
+		const struct jr_jobreq *lr = layers[l];
+
+		for (k = 0; lr && k < JR_L_N; k++) {
+			const struct jr_req_value *rv = &lr->limits[k];
+			const struct jr_limit *m = &prof->maxima[k];
+			const char *name = jr_limit_name((enum jr_limit_key)k);
+			char why[128], q[96], mb[96];
+			uint64_t v;
+
+			if (!rv->value)
+				continue;
+			jr_quote_value(rv->value, q, sizeof(q));
+			if (jr_limit_parse((enum jr_limit_key)k, rv->value, 0, &v, why,
+					   sizeof(why)) < 0)
+				return jr_err_set(err, 0, "%s: %s = %s %s",
+						  where(lr, rv->line, w, sizeof(w)), name, q, why);
+			if (m->text && v > m->value)
+				return jr_err_set(err, 0, "%s: %s = %s is above the %s profile's "
+							  "maximum %s",
+						  where(lr, rv->line, w, sizeof(w)), name, q,
+						  prof->name, format_max((enum jr_limit_key)k, m, mb,
+									 sizeof(mb)));
+			set[k] = 1;
+			val[k] = v;
+		}
+	}
+
+	/* the command */
+	cmd_from = has_command(cli) ? cli : has_command(req) ? req : NULL;
+	if (!cmd_from && !spec->argv.n) {
+		const char *f = req && req->file ? req->file : cli && cli->file ? cli->file
+						  : "job config";
+
+		return jr_err_set(err, 0, "%s: no command: give command = {\"prog\", \"arg\"...} or "
+					  "shell = \"...\"", f);
+	}
+
+	r = 0;
+	if (cmd_from && cmd_from->argv.n) {
+		r |= strv_copy(&argv, &cmd_from->argv);
+	} else if (cmd_from) {
+		r |= jr_strv_push(&argv, "/bin/sh");
+		r |= jr_strv_push(&argv, "-c");
+		r |= jr_strv_push(&argv, cmd_from->shell.value);
+	}
+	r |= jr_strv_push(&env, "PATH=/usr/local/bin:/usr/bin:/bin");
+	r |= jr_strv_push(&env, "HOME=/job");
+	r |= jr_strv_push(&env, "LANG=C.UTF-8");
+	for (l = 0; l < 2; l++)
+		for (i = 0; layers[l] && i < layers[l]->env.n && !r; i++)
+			r |= env_set(&env, layers[l]->env.v[i]);
+	if (cli && cli->stdin_file.value)
+		r |= dup_opt(&stdin_path, cli->stdin_file.value);
+	else if (req && req->stdin_file.value)
+		r |= dup_opt(&stdin_path, req->stdin_file.value);
+	if (cli && cli->workdir.value)
+		r |= dup_opt(&cwd, cli->workdir.value);
+	else if (req && req->workdir.value)
+		r |= dup_opt(&cwd, req->workdir.value);
+	if (cli && cli->outputs.n)
+		r |= strv_copy(&outputs, &cli->outputs);
+	else if (req && req->outputs.n)
+		r |= strv_copy(&outputs, &req->outputs);
+	r |= strv_copy(&binds, &prof->system_binds);
+	r |= strv_copy(&etc, &prof->etc_files);
+	r |= dup_opt(&hostname, conf->hostname);
+	r |= dup_opt(&runtime_dir, conf->runtime_dir);
+	r |= dup_opt(&cgroup_parent, conf->cgroup_parent);
+	r |= dup_opt(&profile_name, prof->name);
+	if (r) {
+		jr_strv_free(&argv);
+		jr_strv_free(&env);
+		jr_strv_free(&binds);
+		jr_strv_free(&etc);
+		jr_strv_free(&outputs);
+		free(stdin_path);
+		free(cwd);
+		free(hostname);
+		free(runtime_dir);
+		free(cgroup_parent);
+		free(profile_name);
+		return jr_err_set(err, ENOMEM, "job configuration");
+	}
+
+	/* commit: nothing fails from here on */
+	for (k = 0; k < JR_L_N; k++)
+		if (set[k])
+			spec_set_limit(spec, (enum jr_limit_key)k, val[k]);
+	if (cmd_from) {
+		jr_strv_free(&spec->argv);
+		spec->argv = argv;
+	}
+	jr_strv_free(&spec->env);
+	spec->env = env;
+	if (stdin_path) {
+		free(spec->stdin_path);
+		spec->stdin_path = stdin_path;
+	}
+	jr_strv_free(&spec->sys_binds);
+	spec->sys_binds = binds;
+	jr_strv_free(&spec->etc_files);
+	spec->etc_files = etc;
+	if (hostname) {
+		free(spec->hostname);
+		spec->hostname = hostname;
+	}
+	if (runtime_dir) {
+		free(spec->runtime_dir);
+		spec->runtime_dir = runtime_dir;
+	}
+	if (cgroup_parent) {
+		free(spec->cgroup_parent);
+		spec->cgroup_parent = cgroup_parent;
+	}
+	spec->uid_base = conf->uid_base;
+	spec->uid_count = conf->uid_count;
+
+	jr_job_extra_free(extra);
+	extra->profile = profile_name;
+	extra->cwd = cwd;
+	extra->outputs = outputs;
+	extra->max_entries = prof->max_entries;
+	extra->max_name = prof->max_name;
+	return 0;
+}
+
+void jr_job_extra_free(struct jr_job_extra *extra)
+{
+	free(extra->profile);
+	free(extra->cwd);
+	jr_strv_free(&extra->outputs);
+	memset(extra, 0, sizeof(*extra));
+}

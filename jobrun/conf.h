@@ -1,0 +1,138 @@
+/* conf.h - jobrun.conf (the admin's file: trusted) and the merge of a job's requests into a
+ * jr_spec: the profile's defaults, then the job config's requests, then the command line's,
+ * each checked against the profile's maxima.
+ *
+ * jobrun.conf (default /etc/jobrun/jobrun.conf; conf/jobrun.conf documents every key):
+ *   runtime_dir, state_dir, cgroup_parent, hostname, uid_base, uid_count, default_profile
+ *   profile NAME { system_binds = {...} etc_files = {...} network = "none"
+ *                  max_entries = 10000 max_name = 255
+ *                  defaults { memory = 256M ... } maxima { memory = 2G ... } }
+ * Every value is a string (so "010" is ten). A profile section starts from the built-in
+ * profile of that name, or from the built-in "grader" for a new name; the keys it gives
+ * replace those values (a list replaces the whole list). "unlimited" as a maximum removes it.
+ *
+ * Errors of the caller's making (verdict RJ): everything jr_conf_apply returns -EINVAL for
+ * that names the job config or the command line (an unknown profile, a bad unit, a request
+ * above a maximum, a bad path or env entry, no command). -ENOMEM is jobrun's (XX). Errors of
+ * jr_conf_load are the admin's: jobrun cannot run any job (exit status 2). */
+#ifndef JR_CONF_H
+#define JR_CONF_H
+
+#include "err.h"
+#include "jobreq.h"
+#include "spec.h"
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#define JR_CONF_DEFAULT_PATH "/etc/jobrun/jobrun.conf"
+#define JR_CONF_MAX_BYTES    (1 << 20)
+#define JR_LIMIT_UNLIMITED   UINT64_MAX
+
+/* One limit value of a profile. */
+struct jr_limit {
+	char *text;       /* as written ("256M", "100%", "unlimited"); NULL: not set */
+	uint64_t value;   /* bytes, microseconds, thousandths of a CPU or a count, by key;
+			   * JR_LIMIT_UNLIMITED for "unlimited" */
+	int line;         /* in conf->file; 0: built in */
+};
+
+struct jr_profile {
+	char *name;
+	/* defaults[k].text NULL: the job gets jobrun's own default for k (jr_spec_init: output
+	 * 64M, disk 256M, open files 256, no other limit). maxima[k].text NULL: no maximum. */
+	struct jr_limit defaults[JR_L_N];
+	struct jr_limit maxima[JR_L_N];
+	struct jr_strv system_binds;  /* bound read-only at the same place */
+	struct jr_strv etc_files;     /* files of /etc bound read-only when present */
+	char *network;                /* "none": only lo (the one value supported now) */
+	uint64_t max_entries;         /* archive entries the unpack accepts */
+	uint64_t max_name;            /* bytes of an archive entry's name */
+};
+
+struct jr_conf {
+	char *file;             /* the file it came from; NULL: built in */
+	char *runtime_dir;      /* /run/jobrun */
+	char *state_dir;        /* /var/lib/jobrun: results and outputs by default */
+	char *cgroup_parent;    /* NULL: below jobrun's own cgroup */
+	char *hostname;         /* jobrun */
+	uid_t uid_base;         /* 1500000000 */
+	unsigned uid_count;     /* 10000 */
+	char *default_profile;  /* grader */
+	int default_profile_line;
+	struct jr_profile *profiles;
+	size_t nprofiles;
+};
+
+/* What the job asks for that struct jr_spec has no field for. (spec->workdir is the HOST
+ * directory bound at /job: the job's working directory inside /job goes here instead.) */
+struct jr_job_extra {
+	char *profile;              /* the name of the profile used */
+	char *cwd;                  /* directory inside /job to start in, relative and checked;
+				     * NULL: /job itself */
+	struct jr_strv outputs;     /* files inside /job to collect after the job (relative,
+				     * checked): for jr_collect */
+	uint64_t max_entries;       /* the profile's archive limits, for the unpack helper */
+	uint64_t max_name;
+};
+
+/* The built-in configuration: what a host with no jobrun.conf gets. Profiles "grader" (the
+ * default) and "hpc" (a stub of the future HPC profile: today it differs from grader only in
+ * its limits; its memory maximum is the host's RAM). Returns 0 or -ENOMEM. */
+int jr_conf_builtin(struct jr_conf *conf, struct jr_err *err);
+
+/* Load jobrun.conf. path NULL: JR_CONF_DEFAULT_PATH, and a missing file there means the
+ * built-in configuration; a path given that does not exist is an error. Returns 0 or -errno
+ * with err = "file:line: what". conf is filled only on success (free it with jr_conf_free). */
+int jr_conf_load(const char *path, struct jr_conf *conf, struct jr_err *err);
+
+/* The same from text in memory (tests, fuzzing). file names it in messages. */
+int jr_conf_parse(const char *text, size_t len, const char *file, struct jr_conf *conf,
+		  struct jr_err *err);
+
+void jr_conf_free(struct jr_conf *conf);
+
+const struct jr_profile *jr_conf_profile(const struct jr_conf *conf, const char *name);
+
+/* Parse one limit value for key k: a size (256M), duration (1.5s), CPUs (0.5) or count (64)
+ * by key, or "unlimited" where that means something (memory, swap, cpus, cpu_time,
+ * wall_time, pids, io_*; for a maximum: every key). With JR_LIMIT_ADMIN a size may be N% of
+ * the host's RAM (1..100). The value must lie in the range jobrun accepts for the key (memory
+ * at least 1M, cpus 0.01..1000, cpu_weight 1..10000, pids 1..4194304, open_files 4..1048576,
+ * disk at least 64K, a positive time...). Returns 0, or -EINVAL with why = "is not a size
+ * (256M, 1.5G)", "is negative", "is too large", "is below the minimum 1M"... */
+#define JR_LIMIT_ADMIN   1
+#define JR_LIMIT_MAXIMUM 2
+int jr_limit_parse(enum jr_limit_key k, const char *text, int flags, uint64_t *value,
+		   char *why, size_t whylen);
+
+/* Merge into spec: the profile (cli's, else req's, else conf's default_profile), its
+ * defaults, then req's requests, then cli's (the command line, as a jr_jobreq with file
+ * "command line"; its stdin, outputs and workdir are paths inside /job too), each limit parsed
+ * and checked against the profile's maximum. A request above a maximum is refused: -EINVAL,
+ * err = "job.conf:7: memory = 4G is above the grader profile's maximum 2G". req and cli may
+ * be NULL. On success spec gets:
+ *   wall_usec, cpu_time_usec, output_limit, disk_bytes, open_files, cg.memory, cg.swap,
+ *   cg.cpus_milli, cg.cpu_weight, cg.pids, cg.io_*: for each key the profile or a request
+ *     sets (others keep their value);
+ *   argv: cli's command (or shell), else req's, as given or {"/bin/sh", "-c", shell}; when
+ *     neither has one, spec->argv is kept if it has one, else -EINVAL "no command";
+ *   env: replaced: PATH, HOME, LANG (README's defaults), then req's env, then cli's (a later
+ *     NAME replaces an earlier one);
+ *   stdin_path: cli's, else req's stdin, AS GIVEN (relative to /job: the caller resolves it);
+ *     kept when neither gives one;
+ *   sys_binds, etc_files: replaced by the profile's;
+ *   hostname, runtime_dir, uid_base, uid_count: replaced by the conf's; cgroup_parent: the
+ *     conf's when it has one (else kept). Host options of the command line that override
+ *     these must be applied after this call.
+ * extra (required; zeroed before the first call, then freed with jr_job_extra_free) gets
+ * the profile's name and archive limits, cwd (cli's workdir, else req's) and outputs (cli's
+ * list, else req's). On error spec and extra are left as they were
+ * and err is set; -ENOMEM is jobrun's failure, -EINVAL the caller's (RJ). */
+int jr_conf_apply(const struct jr_conf *conf, const struct jr_jobreq *req,
+		  const struct jr_jobreq *cli, struct jr_spec *spec, struct jr_job_extra *extra,
+		  struct jr_err *err);
+
+void jr_job_extra_free(struct jr_job_extra *extra);
+
+#endif
