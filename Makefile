@@ -7,10 +7,25 @@ MANDIR      ?= $(PREFIX)/share/man
 BUILD       ?= build
 CC          ?= cc
 
-# The hot binary links only what it needs at start-up (see README: start-up cost).
-PKGS        := libuv jansson libseccomp
+# The hot binary links only what it needs at start-up (see README: start-up cost). libseccomp
+# is a build-time dependency only: seccomp-gen compiles the filter into $(BUILD)/seccomp-bpf.h.
+PKGS        := libuv jansson libconfuse
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+SECCOMP_PKG := libseccomp
+# LINK=static (the default): jobrun is one static-pie executable, with no dynamic loader and no
+# shared library to map and relocate at every job's start (bench/README.md: ~0.5 ms a job).
+# LINK=dynamic: the usual shared libraries (make asan uses it: sanitizers need them). Static
+# archives come from `pkg-config --static --libs $(PKGS)`, so a package added to PKGS links the
+# same way; Debian names libuv's static archive libuv_a.a, hence the substitution.
+LINK        ?= static
+ifeq ($(LINK),static)
+JR_LINK     := -static-pie
+JR_LIBS     := $(patsubst -luv,-l:libuv_a.a,$(shell pkg-config --static --libs $(PKGS) 2>/dev/null))
+else
+JR_LINK     := -pie
+JR_LIBS     := $(PKG_LIBS)
+endif
 
 WARNINGS    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
                -Wswitch-enum -Wformat=2 -Werror -Wno-format-truncation
@@ -24,11 +39,24 @@ JR_HARDEN   ?= $(HARDEN)
 SAN         ?=
 BASE_CFLAGS := -std=gnu11 $(WARNINGS) -DJR_VERSION='"$(VERSION)"' -DJR_LIBEXECDIR='"$(LIBEXECDIR)"'
 CFLAGS_JR   := $(BASE_CFLAGS) $(JR_OPT) $(JR_HARDEN) $(SAN) -fPIE $(PKG_CFLAGS) $(CFLAGS)
-LDFLAGS_JR  := -pie -Wl,-z,relro,-z,now $(SAN) $(LDFLAGS)
+LDFLAGS_JR  := $(JR_LINK) -Wl,-z,relro,-z,now $(SAN) $(LDFLAGS)
+# the unit tests link the shared libraries (and cmocka) whatever LINK says
+LDFLAGS_UT  := -pie -Wl,-z,relro,-z,now $(SAN) $(LDFLAGS)
 # jobrun-init and the probe are static: they run inside a root that may have no libc (nor a
 # sanitizer runtime).
 CFLAGS_ST   := $(BASE_CFLAGS) $(OPT) $(HARDEN) -fPIE $(CFLAGS)
 LDFLAGS_ST  := -static-pie -Wl,-z,relro,-z,now $(LDFLAGS)
+# jobrun-init, which every job execs, has no C library on x86-64 (init.c: start-up cost):
+# INIT_NOLIBC=yes there by default; INIT_NOLIBC= builds it with glibc like the probe.
+INIT_NOLIBC ?= $(if $(filter x86_64-%,$(filter-out %x32,$(shell $(CC) -dumpmachine 2>/dev/null))),yes)
+ifeq ($(INIT_NOLIBC),yes)
+# (no loop turned into a call of memset, strlen and the like: there is no library to call)
+CFLAGS_INIT := $(CFLAGS_ST) -DJR_INIT_NOLIBC -ffreestanding -fno-tree-loop-distribute-patterns
+LDFLAGS_INIT:= -static-pie -nostdlib -Wl,-z,relro,-z,now $(LDFLAGS)
+else
+CFLAGS_INIT := $(CFLAGS_ST)
+LDFLAGS_INIT:= $(LDFLAGS_ST)
+endif
 
 # Quiet by default: one "  CC build/job.o" line a step. V=1 prints the full command lines,
 # make -s nothing.
@@ -56,14 +84,16 @@ ASAN_ENV    := ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:check
                UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87:log_path=$(ASAN_LOGS)/ubsan
 
 LIB_SRCS    := err.c log.c units.c spec.c plan.c child.c seccomp.c uidpool.c result.c pump.c \
-               job.c run.c proto.c acct.c cgroup.c cgroup-v1.c cgroup-v2.c cgroup-job.c check.c scratch.c helper.c workspace.c collect.c stage.c
+               job.c run.c proto.c acct.c cgroup.c cgroup-v1.c cgroup-v2.c cgroup-job.c check.c scratch.c helper.c workspace.c collect.c stage.c \
+               jobreq.c cfgparse.c jobconf.c conf.c job-stage.c cgroup-update.c pathcheck.c
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-UNIT_TESTS  := test_units test_result test_run_parse test_plan test_pump test_acct test_cgroup
+UNIT_TESTS  := test_units test_result test_run_parse test_plan test_pump test_acct test_cgroup \
+               test_jobreq test_conf test_pathcheck
 UNIT_BINS   := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
-.PHONY: all deps demo check check-unit check-root check-vm asan bench install clean help
+.PHONY: all deps demo check check-unit check-root check-vm asan bench fuzz install clean help
 
-all: $(BUILD)/jobrun $(BUILD)/jobrun-init $(BUILD)/probe
+all: $(BUILD)/jobrun $(BUILD)/jobrun-init $(BUILD)/jobrun-unpack $(BUILD)/probe
 
 help:
 	@echo "make            build $(BUILD)/jobrun, $(BUILD)/jobrun-init, $(BUILD)/probe"
@@ -81,17 +111,65 @@ $(BUILD)/%.o: jobrun/%.c jobrun/*.h | $(BUILD)
 	$(call say,CC,$@)$(CC) $(CFLAGS_JR) -c -o $@ $<
 
 $(BUILD)/jobrun: $(BUILD)/main.o $(LIB_OBJS)
-	$(call say,LD,$@)$(CC) -o $@ $^ $(LDFLAGS_JR) $(PKG_LIBS)
+	$(call say,LD,$@)$(CC) -o $@ $^ $(LDFLAGS_JR) $(JR_LIBS)
 
+# The seccomp filter, compiled at build time for the build machine's architecture (seccomp.c
+# refuses another target). The generator is a build tool: no sanitizer, nothing installed.
+$(BUILD)/seccomp-gen: jobrun/seccomp-gen.c | $(BUILD)
+	$(call say,CCLD,$@)$(CC) $(BASE_CFLAGS) $(OPT) $(shell pkg-config --cflags $(SECCOMP_PKG) 2>/dev/null) \
+		-o $@ $< $(shell pkg-config --libs $(SECCOMP_PKG) 2>/dev/null || echo -lseccomp)
+
+$(BUILD)/seccomp-bpf.h: $(BUILD)/seccomp-gen
+	$(call say,GEN,$@)$(BUILD)/seccomp-gen $@
+
+$(BUILD)/seccomp.o: jobrun/seccomp.c jobrun/*.h $(BUILD)/seccomp-bpf.h | $(BUILD)
+	$(call say,CC,$@)$(CC) $(CFLAGS_JR) -iquote $(BUILD) -c -o $@ $<
+
+# Without a C library nothing relocates the program at start: it must need no relocation.
 $(BUILD)/jobrun-init: jobrun/init.c jobrun/proto.c jobrun/proto.h | $(BUILD)
-	$(call say,CCLD,$@)$(CC) $(CFLAGS_ST) -o $@ jobrun/init.c jobrun/proto.c $(LDFLAGS_ST)
+	$(call say,CCLD,$@)$(CC) $(CFLAGS_INIT) -o $@ jobrun/init.c jobrun/proto.c $(LDFLAGS_INIT)
+	$(Q)if [ "$(INIT_NOLIBC)" = yes ] && LC_ALL=C readelf -rW $@ | grep -q '^ *[0-9a-f]\{8,\} '; then \
+		echo "$@: has relocations, which nothing applies without a C library" >&2; rm -f $@; exit 1; fi
+
+# jobrun-unpack: the only program that links libarchive (the hot binary must not: start-up
+# cost). It parses the job config too (-DJR_UNPACK_PARSE_JOBCONF): untrusted input is never
+# parsed by root.
+# Linked statically but for zstd (Debian ships no libzstd.a): the shared libarchive drags in
+# libxml2, ICU and libstdc++, ~2 ms of loading on every tarball job (bench/README.md).
+UNPACK_PKGS := libarchive jansson libconfuse
+UNPACK_SRCS := unpack.c extract.c pathcheck.c err.c jobconf.c cfgparse.c jobreq.c spec.c
+UNPACK_LIBS ?= -Wl,-Bstatic -larchive -lnettle -lz -lbz2 -llzma -ljansson -lconfuse \
+               -Wl,-Bdynamic -l:libzstd.so.1 -lpthread
+$(BUILD)/jobrun-unpack: $(UNPACK_SRCS:%=jobrun/%) jobrun/*.h | $(BUILD)
+	$(call say,CCLD,$@)$(CC) $(BASE_CFLAGS) $(OPT) $(HARDEN) -fPIE -DJR_UNPACK_PARSE_JOBCONF \
+		$(shell pkg-config --cflags $(UNPACK_PKGS)) -o $@ $(UNPACK_SRCS:%=jobrun/%) \
+		-pie -Wl,-z,relro,-z,now $(UNPACK_LIBS)
+
+# Fuzz targets (libFuzzer, clang): `make fuzz` builds them and runs each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 20
+FUZZ_CC     ?= clang
+FUZZ_FLAGS  := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Ijobrun
+FUZZ_CONF   := jobconf.c cfgparse.c jobreq.c conf.c err.c spec.c units.c
+FUZZ_BINS   := $(BUILD)/fuzz/fuzz_jobconf $(BUILD)/fuzz/fuzz_units $(BUILD)/fuzz/fuzz_jobreq_json \
+               $(BUILD)/fuzz/fuzz_pathcheck
+$(BUILD)/fuzz/fuzz_jobconf $(BUILD)/fuzz/fuzz_units: $(BUILD)/fuzz/%: tests/fuzz/%.c jobrun/*.c jobrun/*.h
+	@mkdir -p $(BUILD)/fuzz
+	$(call say,FUZZ,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_CONF:%=jobrun/%) $(shell pkg-config --libs libconfuse jansson)
+$(BUILD)/fuzz/fuzz_jobreq_json: tests/fuzz/fuzz_jobreq_json.c jobrun/*.c jobrun/*.h
+	@mkdir -p $(BUILD)/fuzz
+	$(call say,FUZZ,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< jobrun/jobreq.c jobrun/err.c jobrun/spec.c $(shell pkg-config --libs jansson)
+$(BUILD)/fuzz/fuzz_pathcheck: tests/fuzz/fuzz_pathcheck.c jobrun/pathcheck.c jobrun/pathcheck.h
+	@mkdir -p $(BUILD)/fuzz
+	$(call say,FUZZ,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< jobrun/pathcheck.c
+fuzz: $(FUZZ_BINS)
+	@sh tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS)
 
 $(BUILD)/probe: tests/helpers/probe.c | $(BUILD)
 	$(call say,CCLD,$@)$(CC) $(CFLAGS_ST) -Wno-missing-prototypes -o $@ $< $(LDFLAGS_ST) -lpthread
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)
 	@mkdir -p $(BUILD)/tests
-	$(call say,CCLD,$@)$(CC) $(CFLAGS_JR) -Ijobrun -o $@ $< $(LIB_OBJS) $(LDFLAGS_JR) $(PKG_LIBS) -lcmocka
+	$(call say,CCLD,$@)$(CC) $(CFLAGS_JR) -Ijobrun -o $@ $< $(LIB_OBJS) $(LDFLAGS_UT) $(PKG_LIBS) -lcmocka
 
 $(BUILD):
 	$(Q)mkdir -p $(BUILD)
@@ -119,7 +197,7 @@ demo: deps all
 	@sh conf/examples/demo.sh $(BUILD)
 
 asan:
-	$(Q)$(MAKE) --no-print-directory BUILD=$(ASAN_DIR) JR_OPT="-O1 -g" JR_HARDEN= SAN="$(ASAN_SAN)" \
+	$(Q)$(MAKE) --no-print-directory BUILD=$(ASAN_DIR) JR_OPT="-O1 -g" JR_HARDEN= SAN="$(ASAN_SAN)" LINK=dynamic \
 		all $(UNIT_TESTS:%=$(ASAN_DIR)/tests/%)
 	$(Q)rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
 	$(Q){ $(ASAN_ENV) sh tests/run-all.sh --lane asan $(ASAN_DIR); echo $$? >$(ASAN_DIR)/tests.rc; } | \
@@ -139,6 +217,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(BUILD)/jobrun $(DESTDIR)$(BINDIR)/jobrun
 	install -m 0755 $(BUILD)/jobrun-init $(DESTDIR)$(LIBEXECDIR)/jobrun-init
+	install -m 0755 $(BUILD)/jobrun-unpack $(DESTDIR)$(LIBEXECDIR)/jobrun-unpack
 	install -m 0644 packaging/man/jobrun.1 $(DESTDIR)$(MANDIR)/man1/jobrun.1
 
 clean:

@@ -22,11 +22,16 @@ struct jr_cg_ops {
 
 extern const struct jr_cg_ops jr_cg_v1_ops;
 extern const struct jr_cg_ops jr_cg_v2_ops;
+/* v2: forget the subtree_control contents read for the previous job. */
+void jr_cg_v2_forget(void);
 
 /* Small file helpers: dir/name. Return 0 or -errno. */
 int jr_cg_write(const char *dir, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int jr_cg_read_text(const char *dir, const char *name, char *buf, size_t len);
+/* Read a cgroupfs/procfs/sysfs file from offset 0 through an open fd (pread: the fd can be read
+ * again); one system call when the file is short. */
+int jr_cg_read_fd(int fd, char *buf, size_t len);
 int jr_cg_read_u64(const char *dir, const char *name, uint64_t *v);
 int jr_cg_exists(const char *dir, const char *name);
 /* The backend of a hierarchy version, and its kill. */

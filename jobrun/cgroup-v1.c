@@ -58,20 +58,18 @@ static int v1_memory(const char *dir, const struct jr_cg_limits *lim, struct jr_
 		return jr_err_set(err, -r, "%s/memory.limit_in_bytes", dir);
 	if (lim->swap == JR_UNLIMITED)
 		return 0;
-	if (!jr_cg_exists(dir, "memory.memsw.limit_in_bytes")) {
-		/* no swap accounting (swapaccount=0): only possible to honour without swap */
-		if (access("/proc/swaps", R_OK) == 0) {
-			char buf[256];
-
-			if (jr_cg_read_text("/proc", "swaps", buf, sizeof(buf)) == 0 &&
-			    strchr(buf, '\n') && strchr(buf, '\n')[1])
-				return jr_err_set(err, ENOTSUP, "swap limit: the host has swap but no "
-						  "memory.memsw (boot with swapaccount=1)");
-		}
-		return 0;
-	}
 	r = jr_cg_write(dir, "memory.memsw.limit_in_bytes", "%llu",
 			(unsigned long long)(lim->memory + lim->swap));
+	if (r == -ENOENT) {
+		/* no swap accounting (swapaccount=0): only possible to honour without swap */
+		char buf[256];
+
+		if (jr_cg_read_text("/proc", "swaps", buf, sizeof(buf)) == 0 &&
+		    strchr(buf, '\n') && strchr(buf, '\n')[1])
+			return jr_err_set(err, ENOTSUP, "swap limit: the host has swap but no "
+					  "memory.memsw (boot with swapaccount=1)");
+		return 0;
+	}
 	return r < 0 ? jr_err_set(err, -r, "%s/memory.memsw.limit_in_bytes", dir) : 0;
 }
 
@@ -107,12 +105,11 @@ static int v1_apply(const char *dir, enum jr_ctrl c, const struct jr_cg_limits *
 	case JR_CG_MEMORY:
 		return v1_memory(dir, lim, err);
 	case JR_CG_CPU:
-		if (lim->cpus_milli) {
-			r = jr_cg_write(dir, "cpu.cfs_period_us", "100000");
-			if (r == 0)
-				r = jr_cg_write(dir, "cpu.cfs_quota_us", "%llu",
-						(unsigned long long)lim->cpus_milli * 100);
-		}
+		/* per 100 ms: the period every new cpu cgroup starts with (the kernel's default,
+		 * not inherited), so it is not written */
+		if (lim->cpus_milli)
+			r = jr_cg_write(dir, "cpu.cfs_quota_us", "%llu",
+					(unsigned long long)lim->cpus_milli * 100);
 		if (r == 0 && lim->cpu_weight)
 			r = jr_cg_write(dir, "cpu.shares", "%llu",
 					(unsigned long long)(lim->cpu_weight * 1024 / 100 ?

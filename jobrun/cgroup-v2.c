@@ -26,16 +26,80 @@ static const char *v2_name(enum jr_ctrl c)
 	return NULL;
 }
 
-static int enabled(const char *dir, const char *name)
+/* The subtree_control of jobrun's own cgroup and of jobrun/, as read (and then written) for the
+ * job being created: every v2 controller of a job asks about the same two directories, which
+ * are read once per job (jr_cg_v2_forget at the start of each jr_cg_create) rather than twice
+ * per controller. */
+static struct {
+	char dir[4096];
+	char list[512]; /* " memory cpu " */
+} seen[2];
+static unsigned nseen;
+
+void jr_cg_v2_forget(void)
+{
+	nseen = 0;
+}
+
+static char *subtree_of(const char *dir)
 {
 	char buf[512], *tok, *save = NULL;
+	size_t n = 0;
+	unsigned i;
 
+	for (i = 0; i < nseen; i++)
+		if (!strcmp(seen[i].dir, dir))
+			return seen[i].list;
+	if (jr_cg_read_text(dir, "cgroup.subtree_control", buf, sizeof(buf)) < 0)
+		return NULL;
+	if (nseen == sizeof(seen) / sizeof(seen[0]) || strlen(dir) >= sizeof(seen[0].dir))
+		return NULL; /* not cached: enabled() reads it itself */
+	i = nseen++;
+	snprintf(seen[i].dir, sizeof(seen[i].dir), "%s", dir);
+	seen[i].list[n++] = ' ';
+	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+		n += (size_t)snprintf(seen[i].list + n, n < sizeof(seen[i].list) ?
+				      sizeof(seen[i].list) - n : 0, "%s ", tok);
+	if (n >= sizeof(seen[i].list)) { /* cannot happen (a dozen controllers): do not cache */
+		nseen--;
+		return NULL;
+	}
+	return seen[i].list;
+}
+
+static int enabled(const char *dir, const char *name)
+{
+	char buf[512], *tok, *save = NULL, *list = subtree_of(dir);
+	char word[64];
+
+	if (list) {
+		snprintf(word, sizeof(word), " %s ", name);
+		return strstr(list, word) != NULL;
+	}
 	if (jr_cg_read_text(dir, "cgroup.subtree_control", buf, sizeof(buf)) < 0)
 		return 0;
 	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
 		if (!strcmp(tok, name))
 			return 1;
 	return 0;
+}
+
+/* name is enabled in dir now: keep the cached list in step. */
+static void note_enabled(const char *dir, const char *name)
+{
+	unsigned i;
+	size_t n;
+
+	for (i = 0; i < nseen; i++) {
+		if (strcmp(seen[i].dir, dir))
+			continue;
+		n = strlen(seen[i].list);
+		if (n + strlen(name) + 2 > sizeof(seen[i].list))
+			seen[i] = seen[--nseen]; /* no room: forget this one */
+		else
+			snprintf(seen[i].list + n, sizeof(seen[i].list) - n, "%s ", name);
+		return;
+	}
 }
 
 /* Only jobrun's own process is in dir: it may move itself into a leaf to free dir. */
@@ -78,8 +142,10 @@ static int enable(const char *dir, const char *name, struct jr_err *err)
 		return jr_err_set(err, EBUSY, "cannot enable the %s controller in %s: other "
 				  "processes live there (give jobrun a delegated cgroup: "
 				  "--cgroup-parent, or systemd Delegate=yes)", name, dir);
-	return r < 0 ? jr_err_set(err, -r, "enable %s in %s/cgroup.subtree_control", name, dir)
-		     : 0;
+	if (r < 0)
+		return jr_err_set(err, -r, "enable %s in %s/cgroup.subtree_control", name, dir);
+	note_enabled(dir, name);
+	return 0;
 }
 
 static int v2_prepare_parent(const char *own, const char *parent, enum jr_ctrl c,
@@ -131,11 +197,8 @@ static int v2_memory(const char *dir, const struct jr_cg_limits *lim, struct jr_
 	if (r < 0)
 		return jr_err_set(err, -r, "%s/memory.max", dir);
 	if (lim->swap != JR_UNLIMITED) {
-		if (jr_cg_exists(dir, "memory.swap.max")) {
-			r = jr_cg_write(dir, "memory.swap.max", "%llu", (unsigned long long)lim->swap);
-			if (r < 0)
-				return jr_err_set(err, -r, "%s/memory.swap.max", dir);
-		} else {
+		r = jr_cg_write(dir, "memory.swap.max", "%llu", (unsigned long long)lim->swap);
+		if (r == -ENOENT) {
 			/* no swap accounting: as on v1, only honest on a host without swap */
 			char buf[256];
 
@@ -143,11 +206,14 @@ static int v2_memory(const char *dir, const struct jr_cg_limits *lim, struct jr_
 			    strchr(buf, '\n') && strchr(buf, '\n')[1])
 				return jr_err_set(err, ENOTSUP, "swap limit: the host has swap but no "
 						  "memory.swap.max (swap accounting is off)");
+		} else if (r < 0) {
+			return jr_err_set(err, -r, "%s/memory.swap.max", dir);
 		}
 	}
-	/* the job dies as one: a partial kill leaves a job in a state nobody asked for */
-	if (jr_cg_exists(dir, "memory.oom.group") &&
-	    (r = jr_cg_write(dir, "memory.oom.group", "1")) < 0)
+	/* the job dies as one: a partial kill leaves a job in a state nobody asked for (no
+	 * memory.oom.group before Linux 4.19: ENOENT) */
+	r = jr_cg_write(dir, "memory.oom.group", "1");
+	if (r < 0 && r != -ENOENT)
 		return jr_err_set(err, -r, "%s/memory.oom.group", dir);
 	return 0;
 }

@@ -59,22 +59,46 @@ int jr_cg_write(const char *dir, const char *name, const char *fmt, ...)
 	return r;
 }
 
+/* cgroupfs, procfs and sysfs files are seq_file (or one-buffer sysfs) reads: a read returns
+ * all that is asked for, and stops short only at the end of the file or where the next record
+ * would overflow seq_file's own buffer (a page at least; the records of the files read here are
+ * lines well under 2 KiB, or the whole file as one record). A read that returns less than
+ * JR_CG_SHORT is therefore the whole rest of the file: no second read just to see the end. */
+#define JR_CG_SHORT 2048
+
+int jr_cg_read_fd(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len - 1) {
+		n = pread(fd, buf + got, len - 1 - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			buf[got] = '\0';
+			return -errno;
+		}
+		got += (size_t)n;
+		if (n < JR_CG_SHORT)
+			break;
+	}
+	buf[got] = '\0';
+	return 0;
+}
+
 int jr_cg_read_text(const char *dir, const char *name, char *buf, size_t len)
 {
 	char path[4096];
-	size_t got = 0;
-	ssize_t n;
-	int fd;
+	int fd, r;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
-		got += (size_t)n;
+	r = jr_cg_read_fd(fd, buf, len);
 	close(fd);
-	buf[got] = '\0';
-	return 0;
+	return r;
 }
 
 int jr_cg_read_u64(const char *dir, const char *name, uint64_t *v)

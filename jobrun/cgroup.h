@@ -83,6 +83,11 @@ const char *jr_cg_ctrl_name(enum jr_ctrl c);
 int jr_cg_create(struct jr_cgroup *cg, const struct jr_cg_host *h, const char *parent,
 		 unsigned slot, const struct jr_cg_limits *lim, struct jr_err *err);
 
+/* Write lim into the cgroup made by jr_cg_create (lowering is fine; a controller the cgroup
+ * does not use is skipped: jr_cg_create already refused limits it cannot enforce). */
+int jr_cg_update(struct jr_cgroup *cg, const struct jr_cg_host *h,
+		 const struct jr_cg_limits *lim, struct jr_err *err);
+
 /* Read the counters (after the job is dead and the cgroup is empty). */
 void jr_cg_read(const struct jr_cgroup *cg, const struct jr_cg_host *h, struct jr_usage *u);
 

@@ -72,7 +72,13 @@ static int build_init_argv(struct jr_job *job)
 	else
 		r |= jr_strv_push(a, "-");
 	r |= jr_strv_push(a, job->host->job_oom_adj[0] ? job->host->job_oom_adj : "-");
-	r |= jr_strv_push(a, "/job");
+	if (spec->cwd_job) {
+		char *cwd;
+
+		r |= asprintf(&cwd, "/job/%s", spec->cwd_job) < 0 ? -1 : jr_strv_push_take(a, cwd);
+	} else {
+		r |= jr_strv_push(a, "/job");
+	}
 	r |= jr_strv_push(a, "--");
 #undef PUSHF
 	for (i = 0; i < spec->argv.n; i++)
@@ -220,20 +226,17 @@ static unsigned count_cpus(const char *list)
 }
 
 /* A fresh cgroup with the limits written; how many CPUs the job can burn at once. */
+static int compute_limits(struct jr_job *job, struct jr_err *err);
+static int check_cgroup(struct jr_job *job, struct jr_err *err);
+
 static int prepare_cgroup(struct jr_job *job, struct jr_err *err)
 {
 	const struct jr_spec *spec = job->spec;
-	long online = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned n;
 	int r;
 
-	job->lim = spec->cg;
-	job->lim.ndevs = 0;
-	if (spec->cg.io_rbps || spec->cg.io_wbps || spec->cg.io_riops || spec->cg.io_wiops) {
-		r = find_io_devs(job, err);
-		if (r < 0)
-			return r;
-	}
+	r = compute_limits(job, err);
+	if (r < 0)
+		return r;
 	/* Named after the job's uid, not its slot: slot numbers are only unique within one
 	 * --runtime-dir, uids are unique among all jobs whose ranges do not overlap. */
 	r = jr_cg_create(&job->cg, job->cgh, spec->cgroup_parent, (unsigned)job->lease.uid,
@@ -241,6 +244,28 @@ static int prepare_cgroup(struct jr_job *job, struct jr_err *err)
 	if (r < 0)
 		return r;
 	job->have_cg = true;
+	return check_cgroup(job, err);
+}
+
+/* The limits to write: the spec's, plus the devices I/O limits apply to. */
+static int compute_limits(struct jr_job *job, struct jr_err *err)
+{
+	const struct jr_spec *spec = job->spec;
+
+	job->lim = spec->cg;
+	job->lim.ndevs = 0;
+	if (spec->cg.io_rbps || spec->cg.io_wbps || spec->cg.io_riops || spec->cg.io_wiops)
+		return find_io_devs(job, err);
+	return 0;
+}
+
+/* What the cgroup made can enforce, and how many CPUs the job can burn at once. */
+static int check_cgroup(struct jr_job *job, struct jr_err *err)
+{
+	const struct jr_spec *spec = job->spec;
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n;
+
 	/* the budget is read from the cgroup; RLIMIT_CPU alone is per process (N processes get N
 	 * times the budget, plus 2 s each) and ends in SG, not TO: refuse rather than pretend */
 	if (spec->cpu_time_usec && !job->cg.dir[JR_CG_CPUACCT])
@@ -252,6 +277,26 @@ static int prepare_cgroup(struct jr_job *job, struct jr_err *err)
 	if (spec->cg.cpuset && (n = count_cpus(spec->cg.cpuset)) && n < job->ncpu)
 		job->ncpu = n;
 	return 0;
+}
+
+/* A tarball job: unpack into the workspace (inside the job's cgroup), admit its config, then
+ * write the limits it ends up with. */
+static int stage(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
+{
+	bool had_cpuset = job->spec->cg.cpuset != NULL;
+	int r;
+
+	r = jr_job_stage(job, &f->in, err);
+	if (r < 0)
+		return r;
+	if (!had_cpuset && job->spec->cg.cpuset)
+		return jr_err_set(err, ENOTSUP, "a cpuset cannot come from a job config");
+	r = compute_limits(job, err);
+	if (r == 0)
+		r = jr_cg_update(&job->cg, job->cgh, &job->lim, err);
+	if (r == 0)
+		r = check_cgroup(job, err);
+	return r;
 }
 
 static int prepare(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
@@ -281,6 +326,11 @@ static int prepare(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
 	r = prepare_cgroup(job, err);
 	if (r < 0)
 		return r;
+	if (job->admit && (spec->archive || spec->job_conf)) {
+		r = stage(job, f, err);
+		if (r < 0)
+			return r;
+	}
 	r = jr_plan_build(&job->plan, spec, &ids, root, scratch, err);
 	if (r < 0) {
 		/* no errno: the caller asked for a bind that cannot be (RJ), not jobrun's fault */
@@ -292,7 +342,7 @@ static int prepare(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
 	f->init = jr_helper_open("jobrun-init", err);
 	if (f->init < 0)
 		return f->init;
-	f->seccomp = jr_seccomp_export(err);
+	f->seccomp = jr_seccomp_export(JR_SECCOMP_JOB, err);
 	if (f->seccomp < 0)
 		return f->seccomp;
 	if (pipe2(f->status, O_CLOEXEC) < 0 || pipe2(f->out, O_CLOEXEC) < 0 ||
@@ -564,8 +614,8 @@ static int launch(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
 	return 0;
 }
 
-void jr_job_start(struct jr_job *job, uv_loop_t *loop, const struct jr_spec *spec,
-		  const struct jr_host *host, jr_job_done_cb done_cb)
+void jr_job_start(struct jr_job *job, uv_loop_t *loop, struct jr_spec *spec,
+		  const struct jr_host *host, const struct jr_admit *admit, jr_job_done_cb done_cb)
 {
 	struct launch_fds f = { -1, -1, -1, { -1, -1 }, { -1, -1 }, { -1, -1 } };
 	struct jr_err err;
@@ -580,6 +630,8 @@ void jr_job_start(struct jr_job *job, uv_loop_t *loop, const struct jr_spec *spe
 	job->done_cb = done_cb;
 	job->pidfd = job->status_fd = job->out_dest = job->err_dest = -1;
 	job->lease.fd = -1;
+	job->ws_fd = -1;
+	job->admit = admit;
 	job->out.data = job->err.data = job;
 	job->result.out.limit = job->result.err.limit = spec->output_limit;
 	uv_timer_init(loop, &job->timer);
@@ -605,6 +657,21 @@ void jr_job_start(struct jr_job *job, uv_loop_t *loop, const struct jr_spec *spe
 	}
 }
 
+/* The job's writes and the removal of its scratch tree dirty the disk's metadata (bitmaps,
+ * inode tables, journal) in pages charged to the job's memcg. Dirty pages cannot be reclaimed
+ * before the rmdir, and the removed memcg would linger as a dying one (measured: every other
+ * --scratch job): write them back first. */
+static void sync_scratch(const char *base)
+{
+	int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (syncfs(fd) < 0)
+		jr_warn("sync %s: %s", base, strerror(errno));
+	close(fd);
+}
+
 /* Last: the scratch directory (its page cache is charged to the job), then the cgroup. A
  * cgroup that would not empty is kept and its uid quarantined until it is gone. */
 static void release_cgroup(struct jr_job *job)
@@ -614,6 +681,8 @@ static void release_cgroup(struct jr_job *job)
 	jr_err_clear(&err);
 	if (job->scratch_dir && jr_scratch_remove(job->scratch_dir, &err) < 0)
 		jr_error("job=%s %s", job->spec->id, err.msg);
+	if (job->scratch_dir)
+		sync_scratch(job->spec->scratch);
 	free(job->scratch_dir);
 	job->scratch_dir = NULL;
 	if (!job->have_cg)
@@ -642,6 +711,7 @@ static void closed_cb(uv_handle_t *h)
 	close_fd(&job->status_fd);
 	close_fd(&job->out_dest);
 	close_fd(&job->err_dest);
+	jr_job_unstage(job); /* the workspace's pages are the job's: before its cgroup goes */
 	release_cgroup(job);
 	jr_uid_release(&job->lease);
 	jr_plan_free(&job->plan);
@@ -671,6 +741,9 @@ static void close_pump(struct jr_job *job, struct jr_pump *p)
 /* The one finish path: decide, then release everything; done_cb when the last handle closed. */
 static void finish(struct jr_job *job)
 {
+	jr_job_collect(job);
+	job->result.outputs = &job->outputs;
+	job->result.unpacked = &job->unpacked;
 	job->result.uid = job->lease.uid;
 	job->result.gid = job->lease.uid;
 	/* output the job wrote but jobrun could not deliver (disk full, EIO): the counts and the

@@ -3,7 +3,9 @@
 #define JR_JOB_H
 
 #include "cgroup.h"
+#include "collect.h"
 #include "err.h"
+#include "jobreq.h"
 #include "plan.h"
 #include "pump.h"
 #include "result.h"
@@ -21,6 +23,15 @@ struct jr_host {
 	char job_oom_adj[16];
 };
 
+/* How a job's request becomes its spec (run.c: profile defaults < job config < command line,
+ * within the profile's maxima). Called once the job config is known (after unpacking).
+ * -EINVAL: the request is refused (RJ). */
+struct jr_admit {
+	int (*fn)(void *data, const struct jr_jobreq *req, struct jr_spec *spec, struct jr_err *err);
+	void *data;
+	uint64_t stage_bytes;  /* the workspace's size while unpacking (the profile's max disk) */
+};
+
 struct jr_job;
 typedef void (*jr_job_done_cb)(struct jr_job *job);
 
@@ -34,7 +45,12 @@ enum jr_job_state {
 
 struct jr_job {
 	uv_loop_t *loop;
-	const struct jr_spec *spec;
+	struct jr_spec *spec;      /* the job's final spec is known only after its config */
+	const struct jr_admit *admit;
+	char *ws;              /* the workspace of a tarball job (host path), or NULL */
+	int ws_fd;
+	struct jr_unpacked unpacked;
+	struct jr_outputs outputs;  /* freed by the owner after done_cb (jr_outputs_free) */
 	enum jr_job_state state;
 	struct jr_uid_lease lease;
 	struct jr_plan plan;
@@ -66,12 +82,23 @@ struct jr_job {
 
 /* Start the job. Always ends in exactly one done_cb (from the loop, never from inside this
  * call), whether the job ran or could not start; job->result then holds the verdict. */
-void jr_job_start(struct jr_job *job, uv_loop_t *loop, const struct jr_spec *spec,
-		  const struct jr_host *host, jr_job_done_cb done_cb);
+void jr_job_start(struct jr_job *job, uv_loop_t *loop, struct jr_spec *spec,
+		  const struct jr_host *host, const struct jr_admit *admit, jr_job_done_cb done_cb);
+
+/* job-stage.c: a tarball job's workspace: unpack, read its config, admit; after the job,
+ * collect its outputs and remove the workspace. */
+int jr_job_stage(struct jr_job *job, int *stdin_fd, struct jr_err *err);
+/* After the job's PID 1 is dead: copy its outputs (result: job->outputs). */
+void jr_job_collect(struct jr_job *job);
+void jr_job_unstage(struct jr_job *job);
 
 /* A caller's file (--stdin, --stdout, --stderr, --result) may lie in a directory a job could
  * write (its --dir, in this run or an earlier one). 0 when every symlink along path, and the
  * file itself unless it is a regular file, belongs to root; else -EPERM with err set. */
+int jr_path_trusted(const char *path, const char *what, struct jr_err *err);
+
+/* A caller's path (stdin, stdout, result, archive...) is opened as root: every symlink on the
+ * way and the file itself must be root's, or a job could have planted them. */
 int jr_path_trusted(const char *path, const char *what, struct jr_err *err);
 
 /* Stop a running job: kill it and finish with verdict XX and this message. */

@@ -284,6 +284,38 @@ static json_t *isolation_json(const struct jr_result *r, const struct jr_spec *s
 			 "workdir", text(spec->workdir ? spec->workdir : "tmpfs"));
 }
 
+/* A tarball job: what was unpacked, the profile, and the outputs collected. */
+static int add_job_files(json_t *o, const struct jr_result *r, const struct jr_spec *spec)
+{
+	json_t *outs = json_array();
+	size_t i;
+
+	if (!outs)
+		return -1;
+	for (i = 0; r->outputs && i < r->outputs->n; i++) {
+		const struct jr_output *x = &r->outputs->v[i];
+
+		if (json_array_append_new(outs, json_pack("{s:o, s:I, s:b, s:o}",
+				"name", text(x->name), "bytes", (json_int_t)x->bytes,
+				"truncated", x->truncated,
+				"error", x->error ? text(x->error) : json_null())) < 0) {
+			json_decref(outs);
+			return -1;
+		}
+	}
+	if (json_object_set_new(o, "outputs", outs) < 0 ||
+	    json_object_set_new(o, "output_dir", spec->output_dir && r->outputs && r->outputs->n ?
+				text(spec->output_dir) : json_null()) < 0 ||
+	    json_object_set_new(o, "profile", spec->profile ? text(spec->profile) : json_null()) < 0)
+		return -1;
+	if (r->unpacked && r->unpacked->done)
+		return json_object_set_new(o, "archive", json_pack("{s:I, s:I, s:I}",
+				"entries", (json_int_t)r->unpacked->entries,
+				"bytes", (json_int_t)r->unpacked->bytes,
+				"stripped_setid", (json_int_t)r->unpacked->stripped_setid));
+	return json_object_set_new(o, "archive", json_null());
+}
+
 char *jr_result_json(const struct jr_result *r, const struct jr_spec *spec)
 {
 	char host[256] = "";
@@ -314,10 +346,18 @@ char *jr_result_json(const struct jr_result *r, const struct jr_spec *spec)
 	if (!usage || json_object_update(o, usage) < 0 ||
 	    json_object_set_new(o, "cgroup_version", cgroup_version_json(r->cg_version)) < 0) {
 		json_decref(usage);
+	if (add_job_files(o, r, spec) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 		json_decref(o);
 		return NULL;
 	}
 	json_decref(usage);
+	if (add_job_files(o, r, spec) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
 	json_decref(o);
 	return s;

@@ -3,6 +3,7 @@
 #define JR_RESULT_H
 
 #include "acct.h"
+#include "collect.h"
 #include "spec.h"
 
 #include <stdbool.h>
@@ -20,6 +21,12 @@ enum jr_verdict {
 	JR_TO, /* time limit */
 	JR_RJ, /* rejected: could not start (bad input, command not found) */
 	JR_XX, /* internal error: jobrun's fault */
+};
+
+/* What the unpack helper reported for a tarball job. */
+struct jr_unpacked {
+	bool done;
+	uint64_t entries, bytes, stripped_setid;
 };
 
 struct jr_stream {
@@ -57,6 +64,8 @@ struct jr_result {
 	gid_t gid;
 	int cg_version;         /* 0 when the job had no cgroup, 1, 2, 3 = mixed */
 	struct jr_usage usage;
+	const struct jr_outputs *outputs;   /* collected outputs, or NULL */
+	const struct jr_unpacked *unpacked; /* a tarball job's unpacking, or NULL */
 };
 
 const char *jr_verdict_name(enum jr_verdict v);

@@ -1,7 +1,9 @@
 /* run.c - the `run` subcommand: options, one job, its result. */
 #define _GNU_SOURCE
 #include "run.h"
+#include "conf.h"
 #include "job.h"
+#include "jobreq.h"
 #include "log.h"
 #include "units.h"
 
@@ -22,7 +24,7 @@ enum {
 	OPT_RESULT, OPT_ENV, OPT_HOSTNAME, OPT_NOFILE, OPT_STACK, OPT_FSIZE, OPT_RO_BIND,
 	OPT_UID_RANGE, OPT_RUNTIME_DIR, OPT_ID, OPT_MEMORY, OPT_SWAP, OPT_CPUS, OPT_CPU_WEIGHT,
 	OPT_CPUSET, OPT_CPU_TIME, OPT_PIDS, OPT_IO_RBPS, OPT_IO_WBPS, OPT_IO_RIOPS, OPT_IO_WIOPS,
-	OPT_SCRATCH, OPT_CGROUP_PARENT,
+	OPT_SCRATCH, OPT_CGROUP_PARENT, OPT_CONFIG, OPT_PROFILE, OPT_JOB_CONF, OPT_OUTPUT_DIR,
 };
 
 static const struct option options[] = {
@@ -56,6 +58,10 @@ static const struct option options[] = {
 	{ "io-write-iops", required_argument, NULL, OPT_IO_WIOPS },
 	{ "scratch", required_argument, NULL, OPT_SCRATCH },
 	{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "profile", required_argument, NULL, OPT_PROFILE },
+	{ "job-conf", required_argument, NULL, OPT_JOB_CONF },
+	{ "output-dir", required_argument, NULL, OPT_OUTPUT_DIR },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -63,6 +69,11 @@ static const struct option options[] = {
 
 static const char usage[] =
 	"usage: jobrun run [OPTIONS] [--] COMMAND [ARGS...]\n"
+	"       jobrun run [OPTIONS] JOB.tar[.gz|.bz2|.xz|.zst]|JOB.zip|- [-- COMMAND [ARGS...]]\n"
+	"  --config FILE         jobrun.conf (default /etc/jobrun/jobrun.conf, else built in)\n"
+	"  --profile NAME        the profile whose defaults and maxima apply (default grader)\n"
+	"  --job-conf FILE       the job config (wins over the archive's job.conf)\n"
+	"  --output-dir DIR      where the job's outputs are copied (default STATE_DIR/ID)\n"
 	"  --dir DIR             host directory bound read-write at /job (default: a fresh tmpfs)\n"
 	"  --wall-time T         wall-clock limit (1.5s, 500ms, 2m; default: none)\n"
 	"  --output-limit SIZE   cap on stdout and on stderr, each (default 64M)\n"
@@ -308,6 +319,14 @@ static int parse_one(struct jr_spec *spec, int opt, const char *val, char **envi
 	case OPT_IO_RIOPS: return parse_io(val, "io-read-iops", 0, &spec->cg.io_riops, err);
 	case OPT_IO_WIOPS: return parse_io(val, "io-write-iops", 0, &spec->cg.io_wiops, err);
 	case OPT_SCRATCH: return abs_path(&spec->scratch, "scratch", val, err);
+	case OPT_CONFIG:
+	case OPT_PROFILE:
+		return 0; /* recorded by jr_run_parse_cli */
+	case OPT_JOB_CONF: return abs_path(&spec->job_conf, "job-conf", val, err);
+	case OPT_OUTPUT_DIR:
+		if (val[0] != '/')
+			return bad(err, "output-dir", val, "an absolute path");
+		return set_str(&spec->output_dir, val);
 	case OPT_CGROUP_PARENT:
 		if (val[0] != '/' || strstr(val, "..") || strlen(val) < 2)
 			return bad(err, "cgroup-parent", val, "an absolute cgroup path like /jobs");
@@ -325,10 +344,100 @@ static int default_env(struct jr_spec *spec)
 	return 0;
 }
 
-int jr_run_parse(int argc, char **argv, struct jr_spec *spec, char **environ_,
-		 struct jr_err *err)
+/* The limit a command-line option sets, as a job config key: the command line is merged
+ * like a job config, within the profile's maxima. -1: not a limit. */
+static int limit_of(int opt)
 {
-	int opt, r, i;
+	switch (opt) {
+	case OPT_WALL: return JR_L_WALL_TIME;
+	case OPT_OUTPUT: return JR_L_OUTPUT;
+	case OPT_DISK: return JR_L_DISK;
+	case OPT_NOFILE: return JR_L_OPEN_FILES;
+	case OPT_MEMORY: return JR_L_MEMORY;
+	case OPT_SWAP: return JR_L_SWAP;
+	case OPT_CPUS: return JR_L_CPUS;
+	case OPT_CPU_WEIGHT: return JR_L_CPU_WEIGHT;
+	case OPT_CPU_TIME: return JR_L_CPU_TIME;
+	case OPT_PIDS: return JR_L_PIDS;
+	case OPT_IO_RBPS: return JR_L_IO_RBPS;
+	case OPT_IO_WBPS: return JR_L_IO_WBPS;
+	case OPT_IO_RIOPS: return JR_L_IO_RIOPS;
+	case OPT_IO_WIOPS: return JR_L_IO_WIOPS;
+	default: return -1;
+	}
+}
+
+static int record(struct jr_run_cli *cli, int opt, const char *val)
+{
+	struct jr_req_value *v = NULL;
+	int k;
+
+	if (!cli)
+		return 0;
+	if (opt == OPT_CONFIG)
+		return set_str(&cli->config, val);
+	if (opt == OPT_PROFILE)
+		v = &cli->req.profile;
+	else if ((k = limit_of(opt)) >= 0)
+		v = &cli->req.limits[k];
+	if (!v)
+		return 0;
+	free(v->value);
+	v->value = strdup(val);
+	v->line = 0;
+	return v->value ? 0 : -ENOMEM;
+}
+
+static int is_archive_name(const char *s)
+{
+	static const char *const ext[] = { ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2",
+					   ".tar.xz", ".txz", ".tar.zst", ".tzst", ".zip" };
+	size_t n = strlen(s), i, e;
+
+	if (!strcmp(s, "-"))
+		return 1;
+	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		e = strlen(ext[i]);
+		if (n > e && !strcmp(s + n - e, ext[i]))
+			return 1;
+	}
+	return 0;
+}
+
+static int parse_positional(int argc, char **argv, struct jr_spec *spec, struct jr_run_cli *cli,
+			    struct jr_err *err)
+{
+	int i = optind;
+
+	/* "jobrun run JOB.tar [-- CMD]": an archive comes first, unless "--" was seen */
+	if (i < argc && strcmp(argv[i - 1], "--") && is_archive_name(argv[i])) {
+		if (strcmp(argv[i], "-") && abs_path(&spec->archive, "archive", argv[i], err) < 0)
+			return -EINVAL;
+		if (!strcmp(argv[i], "-") && set_str(&spec->archive, "-") < 0)
+			return jr_err_set(err, ENOMEM, "archive");
+		i++;
+		if (i < argc && !strcmp(argv[i], "--"))
+			i++;
+	}
+	if (i >= argc) {
+		if (!spec->archive && !spec->job_conf && !spec->argv.n)
+			return jr_err_set(err, 0, "no command given");
+		return 0;
+	}
+	jr_strv_free(&spec->argv); /* the command line's command replaces any other */
+	if (cli)
+		jr_strv_free(&cli->req.argv);
+	for (; i < argc; i++)
+		if (jr_strv_push(&spec->argv, argv[i]) < 0 ||
+		    (cli && jr_strv_push(&cli->req.argv, argv[i]) < 0))
+			return jr_err_set(err, ENOMEM, "command");
+	return 0;
+}
+
+int jr_run_parse_cli(int argc, char **argv, struct jr_spec *spec, struct jr_run_cli *cli,
+		     char **environ_, struct jr_err *err)
+{
+	int opt, r;
 
 	if (!spec->env.n && default_env(spec) < 0)
 		return jr_err_set(err, ENOMEM, "environment");
@@ -350,14 +459,14 @@ int jr_run_parse(int argc, char **argv, struct jr_spec *spec, char **environ_,
 			return jr_err_set(err, 0, "unknown option or missing value: '%s'", arg);
 		}
 		r = parse_one(spec, opt, optarg, environ_, err);
+		if (r == 0)
+			r = record(cli, opt, optarg);
 		if (r < 0)
 			return r == -ENOMEM ? jr_err_set(err, ENOMEM, "options") : r;
 	}
-	if (optind >= argc)
-		return jr_err_set(err, 0, "no command given");
-	for (i = optind; i < argc; i++)
-		if (jr_strv_push(&spec->argv, argv[i]) < 0)
-			return jr_err_set(err, ENOMEM, "command");
+	r = parse_positional(argc, argv, spec, cli, err);
+	if (r < 0)
+		return r;
 	if (!spec->id) {
 		unsigned char rnd[6];
 		char id[16];
@@ -370,6 +479,19 @@ int jr_run_parse(int argc, char **argv, struct jr_spec *spec, char **environ_,
 			return jr_err_set(err, ENOMEM, "id");
 	}
 	return 0;
+}
+
+int jr_run_parse(int argc, char **argv, struct jr_spec *spec, char **environ_,
+		 struct jr_err *err)
+{
+	return jr_run_parse_cli(argc, argv, spec, NULL, environ_, err);
+}
+
+void jr_run_cli_free(struct jr_run_cli *cli)
+{
+	free(cli->config);
+	jr_jobreq_free(&cli->req);
+	memset(cli, 0, sizeof(*cli));
 }
 
 /* Write the result atomically: a temporary file beside it, fsync, rename. */
@@ -450,7 +572,8 @@ static void sanitize_stdio(void)
 		close(fd);
 }
 
-static int run_job(struct jr_spec *spec, const struct jr_host *host)
+static int run_job(struct jr_spec *spec, const struct jr_host *host,
+		   const struct jr_admit *admit)
 {
 	static const int signums[3] = { SIGINT, SIGTERM, SIGHUP };
 	struct run_ctx ctx;
@@ -470,7 +593,7 @@ static int run_job(struct jr_spec *spec, const struct jr_host *host)
 		ctx.sigs[i].data = &ctx;
 		uv_signal_start(&ctx.sigs[i], signal_cb, signums[i]);
 	}
-	jr_job_start(&ctx.job, &loop, spec, host, job_done_cb);
+	jr_job_start(&ctx.job, &loop, spec, host, admit, job_done_cb);
 	ctx.job.data = &ctx;
 	uv_run(&loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&loop) < 0)
@@ -478,6 +601,7 @@ static int run_job(struct jr_spec *spec, const struct jr_host *host)
 
 	status = jr_result_exit_status(&ctx.job.result);
 	json = jr_result_json(&ctx.job.result, spec);
+	jr_outputs_free(&ctx.job.outputs);
 	if (!json) {
 		fprintf(stderr, "jobrun: cannot format the result\n");
 		return 2;
@@ -488,6 +612,78 @@ static int run_job(struct jr_spec *spec, const struct jr_host *host)
 	}
 	free(json);
 	return status;
+}
+
+/* Everything `run` knows to turn a job request into the job's spec. */
+struct admission {
+	int argc;
+	char **argv;
+	struct jr_conf conf;
+	struct jr_run_cli cli;
+	bool placeholder;   /* spec->argv holds a stand-in until the job config names one */
+	bool admitted;      /* admit_cb ran once already */
+};
+
+/* profile defaults < job config < command line, within the profile's maxima (conf.c); then
+ * the command line's host options again, which win over jobrun.conf's. */
+static int admit_cb(void *data, const struct jr_jobreq *req, struct jr_spec *spec,
+		    struct jr_err *err)
+{
+	extern char **environ;
+	struct admission *ad = data;
+	struct jr_job_extra extra;
+	int r;
+
+	memset(&extra, 0, sizeof(extra));
+	if (ad->placeholder && ad->admitted) { /* the stand-in never reaches a job */
+		jr_strv_free(&spec->argv);
+		ad->placeholder = false;
+	}
+	ad->admitted = true;
+	free(spec->stdin_path); /* the command line's (a host file) comes back below */
+	spec->stdin_path = NULL;
+	r = jr_conf_apply(&ad->conf, req, &ad->cli.req, spec, &extra, err);
+	if (r < 0)
+		return r;
+	free(spec->stdin_job);
+	spec->stdin_job = spec->stdin_path; /* the job config's: a file inside /job */
+	spec->stdin_path = NULL;
+	free(spec->cwd_job);
+	spec->cwd_job = extra.cwd;
+	extra.cwd = NULL;
+	jr_strv_free(&spec->outputs);
+	spec->outputs = extra.outputs;
+	memset(&extra.outputs, 0, sizeof(extra.outputs));
+	free(spec->profile);
+	spec->profile = extra.profile;
+	extra.profile = NULL;
+	spec->max_entries = extra.max_entries;
+	spec->max_name = extra.max_name;
+	jr_job_extra_free(&extra);
+	r = jr_run_parse_cli(ad->argc, ad->argv, spec, NULL, environ, err);
+	if (r < 0)
+		return r;
+	if (spec->outputs.n && !spec->output_dir &&
+	    asprintf(&spec->output_dir, "%s/%s", ad->conf.state_dir, spec->id) < 0)
+		return jr_err_set(err, ENOMEM, "output directory");
+	if (spec->outputs.n && !strncmp(spec->output_dir, ad->conf.state_dir,
+					strlen(ad->conf.state_dir)) &&
+	    mkdir(ad->conf.state_dir, 0755) < 0 && errno != EEXIST)
+		return jr_err_set(err, errno, "create %s", ad->conf.state_dir);
+	return 0;
+}
+
+/* The workspace must hold whatever the job may ask for: the profile's maximum disk. */
+static uint64_t stage_bytes(const struct admission *ad, const struct jr_spec *spec)
+{
+	const char *name = ad->cli.req.profile.value ? ad->cli.req.profile.value
+						     : ad->conf.default_profile;
+	const struct jr_profile *p = jr_conf_profile(&ad->conf, name);
+
+	if (ad->cli.req.limits[JR_L_DISK].value || !p || !p->maxima[JR_L_DISK].text ||
+	    p->maxima[JR_L_DISK].value == JR_LIMIT_UNLIMITED)
+		return spec->disk_bytes;
+	return p->maxima[JR_L_DISK].value;
 }
 
 /* The supervisor must outlive its jobs when memory runs out: oom_score_adj -1000 where the
@@ -521,9 +717,38 @@ static void protect_self(struct jr_host *host)
 	close(fd);
 }
 
+/* Read jobrun.conf, and admit what is known before the job starts: the profile's defaults and
+ * the command line (a tarball's own config comes later, from jobrun-unpack). An error here is
+ * the caller's: a usage error (exit 2) with the message. */
+static int admit_early(struct admission *ad, struct jr_spec *spec, struct jr_admit *admit,
+		       struct jr_err *err)
+{
+	bool staged = spec->archive || spec->job_conf;
+
+	if (jr_conf_load(ad->cli.config, &ad->conf, err) < 0) {
+		fprintf(stderr, "jobrun run: %s\n", err->msg);
+		return 2;
+	}
+	if (staged && !spec->argv.n) {
+		if (jr_strv_push(&spec->argv, "/bin/true") < 0)
+			return 2;
+		ad->placeholder = true;
+	}
+	if (admit_cb(ad, NULL, spec, err) < 0) {
+		fprintf(stderr, "jobrun run: %s\n", err->msg);
+		return 2;
+	}
+	admit->fn = admit_cb;
+	admit->data = ad;
+	admit->stage_bytes = stage_bytes(ad, spec);
+	return 0;
+}
+
 int jr_cmd_run(int argc, char **argv)
 {
 	extern char **environ;
+	struct admission ad;
+	struct jr_admit admit;
 	struct jr_host host;
 	struct jr_spec spec;
 	struct jr_err err;
@@ -531,20 +756,26 @@ int jr_cmd_run(int argc, char **argv)
 
 	jr_err_clear(&err);
 	jr_spec_init(&spec);
-	if (jr_run_parse(argc, argv, &spec, environ, &err) < 0) {
-		if (!strcmp(err.msg, "help")) {
+	memset(&ad, 0, sizeof(ad));
+	jr_jobreq_init(&ad.cli.req);
+	ad.cli.req.file = strdup("command line");
+	ad.argc = argc;
+	ad.argv = argv;
+	if (jr_run_parse_cli(argc, argv, &spec, &ad.cli, environ, &err) < 0) {
+		status = !strcmp(err.msg, "help") ? 0 : 2;
+		if (status)
+			fprintf(stderr, "jobrun run: %s\n%s", err.msg, usage);
+		else
 			fputs(usage, stdout);
-			jr_spec_free(&spec);
-			return 0;
-		}
-		fprintf(stderr, "jobrun run: %s\n%s", err.msg, usage);
-		jr_spec_free(&spec);
-		return 2;
+		goto out;
 	}
+	status = admit_early(&ad, &spec, &admit, &err);
+	if (status)
+		goto out;
 	if (geteuid() != 0) {
 		fprintf(stderr, "jobrun run: must run as root (it creates namespaces and mounts)\n");
-		jr_spec_free(&spec);
-		return 2;
+		status = 2;
+		goto out;
 	}
 	sanitize_stdio();
 	signal(SIGPIPE, SIG_IGN);
@@ -554,16 +785,19 @@ int jr_cmd_run(int argc, char **argv)
 	if (mkdir(spec.runtime_dir, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "jobrun run: cannot create %s: %s\n", spec.runtime_dir,
 			strerror(errno));
-		jr_spec_free(&spec);
-		return 2;
+		status = 2;
+		goto out;
 	}
 	protect_self(&host);
 	if (jr_cg_detect(&host.cg, &err) < 0) {
 		jr_warn("cgroups: %s: jobs get no cgroup", err.msg);
 		memset(&host.cg, 0, sizeof(host.cg));
 	}
-	status = run_job(&spec, &host);
+	status = run_job(&spec, &host, &admit);
 	jr_cg_host_free(&host.cg);
+out:
 	jr_spec_free(&spec);
+	jr_conf_free(&ad.conf);
+	jr_run_cli_free(&ad.cli);
 	return status;
 }

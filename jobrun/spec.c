@@ -59,6 +59,8 @@ void jr_spec_init(struct jr_spec *spec)
 	spec->stack_bytes = 0;
 	spec->file_size = JR_UNLIMITED;
 	spec->cg.swap = 0; /* no swap unless asked for */
+	spec->max_entries = 100000;
+	spec->max_name = 1024;
 	spec->uid_base = 1500000000;
 	spec->uid_count = 10000;
 	spec->hostname = strdup("jobrun");
@@ -86,5 +88,12 @@ void jr_spec_free(struct jr_spec *spec)
 	free(spec->cg.cpuset);
 	free(spec->scratch);
 	free(spec->cgroup_parent);
+	free(spec->archive);
+	free(spec->job_conf);
+	free(spec->output_dir);
+	free(spec->stdin_job);
+	free(spec->cwd_job);
+	jr_strv_free(&spec->outputs);
+	free(spec->profile);
 	memset(spec, 0, sizeof(*spec));
 }

@@ -46,6 +46,17 @@ struct jr_spec {
 	char *scratch;           /* host directory on disk: a per-job subdirectory at /scratch */
 	char *cgroup_parent;     /* path below each hierarchy's root; NULL: jobrun's own cgroup */
 
+	/* A job that comes as a tarball (jobrun-unpack), with a job config: */
+	char *archive;           /* path, or "-" for stdin; NULL: no archive */
+	char *job_conf;          /* a job config file of the caller's (wins over the archive's) */
+	char *output_dir;        /* where the job's outputs are copied */
+	char *stdin_job;         /* stdin: a file inside /job (from the job config) */
+	char *cwd_job;           /* the working directory inside /job; NULL: /job */
+	struct jr_strv outputs;  /* files inside /job to collect after the job */
+	char *profile;           /* the profile the job ran under */
+	uint64_t max_entries;    /* archive limits of the profile */
+	uint64_t max_name;
+
 	uid_t uid_base;          /* job uids: [uid_base, uid_base + uid_count) */
 	unsigned uid_count;      /* jobrun-init uids: the next uid_count uids */
 };

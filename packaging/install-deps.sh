@@ -4,10 +4,15 @@
 set -eu
 
 # build: compiler, static libc (jobrun-init and the probe are static), the hot binary's libraries
-# test:  cmocka (unit), jq (reading results), util-linux/procps (unshare, pgrep)
+#        (libuv, jansson, libconfuse; libseccomp at build time only), jobrun-unpack's (libarchive
+#        and the static archives of its compressors)
+# test:  cmocka (unit), jq (reading results), util-linux/procps (unshare, pgrep), archivers to
+#        make hostile archives (bsdtar, zstd, xz, bzip2), clang + libFuzzer (make fuzz)
 # bench: hyperfine, bubblewrap (a peer measured side by side)
-PKGS="gcc make libc6-dev pkg-config libuv1-dev libjansson-dev libseccomp-dev libcmocka-dev
-jq util-linux procps hyperfine bubblewrap"
+PKGS="gcc make libc6-dev pkg-config libuv1-dev libjansson-dev libseccomp-dev libconfuse-dev
+libarchive-dev nettle-dev zlib1g-dev libbz2-dev liblzma-dev libzstd-dev libcmocka-dev
+jq util-linux procps libarchive-tools zstd xz-utils bzip2 clang libclang-rt-14-dev
+hyperfine bubblewrap"
 
 missing=""
 for p in $PKGS; do

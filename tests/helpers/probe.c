@@ -87,6 +87,22 @@ static long num(const char *s)
 	return v;
 }
 
+/* A size: a number with an optional K, M or G suffix (powers of 1024). */
+static long long size_arg(const char *s)
+{
+	char buf[64];
+	size_t n = strlen(s);
+	long long mul = 1;
+
+	if (n > 0 && n < sizeof(buf) && strchr("KMG", s[n - 1])) {
+		mul = s[n - 1] == 'K' ? 1LL << 10 : s[n - 1] == 'M' ? 1LL << 20 : 1LL << 30;
+		memcpy(buf, s, n - 1);
+		buf[n - 1] = '\0';
+		return num(buf) * mul;
+	}
+	return num(s);
+}
+
 /* ---- identity, capabilities ---- */
 
 static int cmd_ids(int argc, char **argv)
@@ -1088,6 +1104,210 @@ static int cmd_flood(int argc, char **argv)
 	return 0;
 }
 
+/* ---- cgroup limits: memory, CPU, processes, I/O ---- */
+
+/* Allocate BYTES of anonymous memory and write to every page (so it is really charged). */
+static long long touch_mem(long long bytes)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *p;
+	long long i;
+
+	p = mmap(NULL, (size_t)bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	for (i = 0; i < bytes; i += page)
+		p[i] = (char)(i / page + 1);
+	return bytes;
+}
+
+/* mem BYTES: allocate and touch, report, exit 0 (an OOM kill ends it before the report). */
+static int cmd_mem(int argc, char **argv)
+{
+	long long want, got;
+
+	if (argc < 2) {
+		fprintf(stderr, "probe: mem BYTES\n");
+		return 100;
+	}
+	want = size_arg(argv[1]);
+	got = touch_mem(want);
+	if (got < 0) {
+		printf("mem=%s\n", ename(errno));
+		return 0;
+	}
+	printf("mem=OK\ntouched=%lld\n", got);
+	return 0;
+}
+
+/* childmem BYTES: a child allocates and touches BYTES; the parent reports its fate, exits 0. */
+static int cmd_childmem(int argc, char **argv)
+{
+	pid_t p;
+	int st;
+
+	if (argc < 2) {
+		fprintf(stderr, "probe: childmem BYTES\n");
+		return 100;
+	}
+	fflush(stdout);
+	p = fork();
+	if (p < 0)
+		die("fork");
+	if (p == 0)
+		_exit(touch_mem(size_arg(argv[1])) < 0 ? 1 : 0);
+	if (waitpid(p, &st, 0) != p)
+		die("waitpid");
+	if (WIFSIGNALED(st))
+		printf("child=killed:%d\n", WTERMSIG(st));
+	else
+		printf("child=exited:%d\n", WEXITSTATUS(st));
+	return 0;
+}
+
+static double process_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double burn_until; /* process CPU seconds; 0 = forever */
+
+static void *burn_fn(void *arg)
+{
+	volatile unsigned long x = 0;
+	unsigned long i;
+
+	(void)arg;
+	for (;;) {
+		for (i = 0; i < 200000; i++) /* well under a millisecond between checks */
+			x += i;
+		if (burn_until > 0 && process_cpu() >= burn_until)
+			return NULL;
+	}
+}
+
+/* burn SECONDS [THREADS]: busy-loop in THREADS threads until the process has used SECONDS of
+ * CPU time (0: forever); report the CPU time and the wall time it took. */
+static int cmd_burn(int argc, char **argv)
+{
+	long n = argc > 2 ? num(argv[2]) : 1, i;
+	pthread_t t[64];
+	struct timespec a, b;
+
+	if (argc < 2 || n < 1 || n > 64) {
+		fprintf(stderr, "probe: burn SECONDS [THREADS (1-64)]\n");
+		return 100;
+	}
+	burn_until = atof(argv[1]);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (i = 1; i < n; i++)
+		if ((errno = pthread_create(&t[i], NULL, burn_fn, NULL)))
+			die("pthread_create");
+	burn_fn(NULL);
+	for (i = 1; i < n; i++)
+		pthread_join(t[i], NULL);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	printf("cpu=%.6f\nwall=%.6f\n", process_cpu(),
+	       (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+	return 0;
+}
+
+/* forkbomb: fork until fork fails (the children pause), report, exit 0. */
+static int cmd_forkbomb(int argc, char **argv)
+{
+	long ok = 0, refused = 0;
+	int e = 0;
+	pid_t p;
+
+	(void)argc;
+	(void)argv;
+	fflush(stdout);
+	for (;;) {
+		p = fork();
+		if (p == 0)
+			linger();
+		if (p > 0) {
+			ok++;
+			if (ok > 100000)
+				break;
+			continue;
+		}
+		e = errno;
+		if (++refused >= 5) /* a few more tries: the limit holds, it is not a hiccup */
+			break;
+	}
+	printf("forks_ok=%ld\nfork_errno=%s\n", ok, ename(e));
+	return 0;
+}
+
+/* cpus: the CPUs this process may run on (sched_getaffinity), as a list. */
+static int cmd_cpus(int argc, char **argv)
+{
+	cpu_set_t set;
+	int i, first = 1;
+
+	(void)argc;
+	(void)argv;
+	if (sched_getaffinity(0, sizeof(set), &set) < 0) {
+		printf("cpus=%s\n", ename(errno));
+		return 0;
+	}
+	printf("cpus=");
+	for (i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &set)) {
+			printf("%s%d", first ? "" : ",", i);
+			first = 0;
+		}
+	printf("\n");
+	return 0;
+}
+
+/* dio PATH BYTES [BS]: write BYTES with O_DIRECT in BS pieces (64K), fsync; report the time. */
+static int cmd_dio(int argc, char **argv)
+{
+	long long want, done = 0;
+	long bs = argc > 3 ? (long)size_arg(argv[3]) : 65536;
+	struct timespec a, b;
+	void *buf;
+	int fd, e = 0;
+
+	if (argc < 3 || bs < 512 || bs % 512) {
+		fprintf(stderr, "probe: dio PATH BYTES [BS (a multiple of 512)]\n");
+		return 100;
+	}
+	want = size_arg(argv[2]);
+	if (posix_memalign(&buf, 4096, (size_t)bs))
+		die("posix_memalign");
+	memset(buf, 'd', (size_t)bs);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		printf("dio=%s\nwritten=0\n", ename(errno));
+		return 0;
+	}
+	while (done < want) {
+		ssize_t w = write(fd, buf, (size_t)bs);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			e = errno;
+			break;
+		}
+		done += w;
+	}
+	if (!e && fsync(fd) < 0)
+		e = errno;
+	close(fd);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	printf("dio=%s\nwritten=%lld\nseconds=%.3f\n", ename(e), done,
+	       (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
@@ -1123,6 +1343,12 @@ static const struct {
 	{ "sleep", cmd_sleep, "S sleep S seconds" },
 	{ "orphans", cmd_orphans, "[N] leave N signal-ignoring daemons behind, exit 0" },
 	{ "flood", cmd_flood, "BYTES [FD] write BYTES to FD" },
+	{ "mem", cmd_mem, "BYTES allocate and touch anonymous memory, exit 0" },
+	{ "childmem", cmd_childmem, "BYTES a child touches BYTES; report its fate, exit 0" },
+	{ "burn", cmd_burn, "S [THREADS] busy-loop until S s of CPU time (0: forever)" },
+	{ "forkbomb", cmd_forkbomb, "fork until fork fails (children pause), exit 0" },
+	{ "dio", cmd_dio, "PATH BYTES [BS] O_DIRECT writes + fsync, timed" },
+	{ "cpus", cmd_cpus, "CPUs this process may run on" },
 };
 
 int main(int argc, char **argv)

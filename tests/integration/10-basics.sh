@@ -26,8 +26,10 @@ is "$(res '(.end_time >= .start_time) and (.wall_seconds > 0) and (.wall_seconds
 	"end_time is not before start_time, wall_seconds is positive and small"
 is "$(res '.stdout, .stderr | [.bytes, .limit, .truncated] | @json' | tr '\n' ' ')" \
 	"[0,67108864,false] [0,67108864,false] " "no output: 0 bytes each, default limit 64M, not truncated"
-is "$(res '.limits | [.wall_seconds, .output_bytes, .disk_bytes, .open_files, .stack_bytes, .file_size_bytes] | @json')" \
-	'[null,67108864,268435456,256,null,null]' "limits shows the defaults"
+is "$(res '.limits | [.wall_seconds, .output_bytes, .disk_bytes, .open_files, .stack_bytes, .file_size_bytes, .memory_bytes, .cpu_seconds, .pids, .cpus] | @json')" \
+	'[30,67108864,268435456,256,null,null,268435456,10,64,1]' \
+	"limits shows the built-in grader profile's defaults (no jobrun.conf here)"
+is "$(res .profile)" grader "the job ran under the default profile, grader"
 
 fresh
 jr --id x --dir "$W" --wall-time 2.5s --output-limit 512K --disk 1M \

@@ -301,3 +301,24 @@ final_checks() {
 	left=$(find "$T" -name '*.tmp.*' | head -5)
 	is "$left" "" "no temporary result file is left behind"
 }
+
+# ---- cgroups ----
+
+# wait_for SECONDS COMMAND...: poll COMMAND every 50 ms until it succeeds (0) or time is up (1).
+wait_for() {
+	local end=$(($(date +%s%N) + ${1%.*} * 1000000000))
+	shift
+	until "$@"; do
+		[ "$(date +%s%N)" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
+# A job's cgroups (jobrun/job-<its uid>) below this shell's own cgroup in any hierarchy (where
+# the jobrun it started makes them), one directory a line.
+own_job_cgroups() { # UID
+	local d
+	for d in $(find /sys/fs/cgroup -mindepth 2 -maxdepth 12 -type d -path "*/jobrun/job-$1" 2>/dev/null); do
+		grep -qx "$$" "${d%/jobrun/job-$1}/cgroup.procs" 2>/dev/null && echo "$d"
+	done
+}

@@ -226,11 +226,20 @@ static void command_after_first_non_option(void **state)
 	assert_string_equal(spec.argv.v[6], "A=b");
 	jr_spec_free(&spec);
 
-	/* a command that looks like a value ("-" alone is not an option) */
+	/* "-" first is the job's archive, on stdin; the command follows */
 	jr_spec_init(&spec);
 	assert_int_equal(parse(&spec, &err, "-", "x"), 0);
+	assert_string_equal(spec.archive, "-");
+	assert_int_equal(spec.argv.n, 1);
+	assert_string_equal(spec.argv.v[0], "x");
+	jr_spec_free(&spec);
+
+	/* an archive name after "--" is a command, not an archive */
+	jr_spec_init(&spec);
+	assert_int_equal(parse(&spec, &err, "--", "job.tar", "y"), 0);
+	assert_null(spec.archive);
 	assert_int_equal(spec.argv.n, 2);
-	assert_string_equal(spec.argv.v[0], "-");
+	assert_string_equal(spec.argv.v[0], "job.tar");
 	jr_spec_free(&spec);
 }
 

@@ -1,0 +1,152 @@
+#!/bin/bash
+# 90-jobs: a job as users hand it over: a tarball with a job config. Round trip (unpack, limits
+# from job.conf, outputs back), the merge within the profile's maxima (file:line in messages),
+# ${VAR} never filled from jobrun's environment, hostile outputs, refused archives, stdin.
+. "$(dirname "$0")/lib.sh"
+
+# mkjob NAME: a staging dir $T/NAME/src holding the probe; tar it up with mktar
+mkjob() {
+	J=$T/$1
+	rm -rf "$J"
+	mkdir -p "$J/src"
+	cp "$PROBE" "$J/src/probe"
+	chmod 0755 "$J/src/probe"
+}
+mktar() { # [tar options]: $J/job.tar.gz from $J/src
+	tar -C "$J/src" -czf "$J/job.tar.gz" "$@" .
+}
+
+# ---------------------------------------------------------------- round trip
+mkjob rt
+mkdir -p "$J/src/data"
+echo "hello tarball" >"$J/src/data/in.txt"
+cat >"$J/src/job.conf" <<'CONF'
+# the round trip
+shell = "tr a-z A-Z < data/in.txt > out.txt && mkdir -p res && ./probe ids > res/ids.txt"
+outputs = {"out.txt", "res/ids.txt"}
+limits {
+  memory = 96M
+  wall_time = 20s
+  pids = 40
+}
+CONF
+mktar
+jr --output-dir "$J/out" "$J/job.tar.gz"
+verdict_is OK 0 "a tarball with a job config runs: OK"
+is "$(cat "$J/out/out.txt" 2>/dev/null)" "HELLO TARBALL" "its output comes back with what the job wrote"
+like "$(cat "$J/out/res/ids.txt" 2>/dev/null)" "uid=$UID_BASE|uid=16" "a nested output comes back too"
+is "$(res '[.limits.memory_bytes, .limits.wall_seconds, .limits.pids, .memory.limit_bytes, .pids.limit] | @json')" \
+	'[100663296,20,40,100663296,40]' "job.conf's limits apply (memory 96M, wall 20s, pids 40), in the cgroup too"
+is "$(res '.archive.entries >= 4 and .archive.bytes > 0')" true "the result reports what was unpacked ($(res -c .archive))"
+is "$(res '.outputs | map(.name + ":" + (.error // "ok")) | join(",")')" "out.txt:ok,res/ids.txt:ok" \
+	"the result lists each output and no error"
+is "$(res .output_dir)" "$J/out" "and where they went"
+is "$(stat -c %a "$J/out/out.txt")" 644 "outputs are written 0644"
+
+# the same archive on stdin, and a command after -- that replaces the config's
+rm -rf "$J/out"
+LAST_JOB="jobrun run - -- /job/probe exit 7 < job.tar.gz"
+timeout 20 "$JOBRUN" run --uid-range "$UID_BASE:$UID_COUNT" --result "$RES" --output-dir "$J/out" \
+	- -- /job/probe exit 7 <"$J/job.tar.gz" >"$JOUT" 2>"$JERR"
+RC=$?
+verdict_is RE 1 "the archive on stdin (-), with a command after -- that replaces job.conf's: RE"
+is "$(res .exit_code)" 7 "the command given on the command line ran (exit 7)"
+is "$(res .limits.memory_bytes)" 100663296 "job.conf's limits still apply"
+
+# --job-conf wins over the archive's job.conf
+cat >"$T/other.conf" <<'CONF'
+command = {"./probe", "exit", "5"}
+CONF
+jr --job-conf "$T/other.conf" --output-dir "$J/out2" "$J/job.tar.gz"
+verdict_is RE 1 "--job-conf FILE wins over the archive's job.conf"
+is "$(res .exit_code)" 5 "its command ran"
+is "$(res .limits.memory_bytes)" 268435456 "and its (absent) limits: the profile's default memory"
+
+# ---------------------------------------------------------------- merge within maxima
+mkjob max
+printf 'shell = "true"\nlimits {\n  cpus = 1\n  memory = 4G\n}\n' >"$J/src/job.conf"
+mktar
+jr "$J/job.tar.gz"
+verdict_is RJ 1 "job.conf asking memory = 4G, above the grader maximum 2G: RJ"
+is "$(res .message)" "job.conf:4: memory = 4G is above the grader profile's maximum 2G" \
+	"the message names the file, the line, the key, the value and the maximum"
+
+mkjob unit
+printf 'shell = "true"\nlimits { wall_time = 010 }\n' >"$J/src/job.conf"
+mktar
+jr "$J/job.tar.gz"
+verdict_is OK 0 "wall_time = 010 is accepted"
+is "$(res .limits.wall_seconds)" 10 "and read as ten seconds, not eight (libconfuse's base 0)"
+
+mkjob bad
+printf 'shell = "true"\nlimits {\n  memroy = 1G\n}\n' >"$J/src/job.conf"
+mktar
+jr "$J/job.tar.gz"
+verdict_is RJ 1 "an unknown key in job.conf: RJ"
+like "$(res .message)" "job.conf:3: .*memroy" "the message names the line and the key"
+
+jr --memory 3G -- true
+is "$RC" 2 "--memory 3G on the command line, above the grader maximum: usage error (exit 2)"
+like "$(cat "$JERR")" "command line: memory = 3G is above the grader profile's maximum 2G" \
+	"the message says so"
+
+# ---------------------------------------------------------------- ${VAR} and the environment
+mkjob env
+printf 'shell = "echo home=${HOME} secret=${JOBRUN_TEST_SECRET}"\n' >"$J/src/job.conf"
+mktar
+LAST_JOB="JOBRUN_TEST_SECRET=s3cr3t jobrun run job.tar.gz"
+JOBRUN_TEST_SECRET=s3cr3t HOME=/root/marker timeout 20 "$JOBRUN" run \
+	--uid-range "$UID_BASE:$UID_COUNT" --result "$RES" --stdout "$OUT" "$J/job.tar.gz" \
+	>"$JOUT" 2>"$JERR"
+RC=$?
+verdict_is OK 0 "a job config naming \${HOME} and \${JOBRUN_TEST_SECRET} runs"
+is "$(cat "$OUT")" "home=/job secret=" \
+	"jobrun's environment never fills them: the job's shell sees its own HOME and no secret"
+
+# ---------------------------------------------------------------- hostile outputs
+mkjob hostile
+cat >"$J/src/job.conf" <<'CONF'
+shell = "ln -s /etc/shadow link.txt; mkfifo fifo.txt; head -c 100000 /dev/zero > big.txt; mkdir d; ln -s /etc d2"
+outputs = {"link.txt", "fifo.txt", "big.txt", "d2/passwd", "missing.txt"}
+limits { output = 1K }
+CONF
+mktar
+jr --output-dir "$J/out" "$J/job.tar.gz"
+verdict_is OK 0 "a job leaving a symlink to /etc/shadow, a FIFO and a huge file as outputs: OK, promptly"
+cmp_ok "$MS" -lt $((10000 * SLOW)) "jobrun did not block on the FIFO ($MS ms)"
+check "the symlink was not followed: no link.txt copied" test ! -e "$J/out/link.txt"
+like "$(res '.outputs[] | select(.name == "link.txt") | .error')" "symlink" "its error says why"
+like "$(res '.outputs[] | select(.name == "fifo.txt") | .error')" "not a regular file" "the FIFO is refused"
+is "$(stat -c %s "$J/out/big.txt" 2>/dev/null)" 1024 "the huge output is capped at the job's output limit (1K)"
+is "$(res '.outputs[] | select(.name == "big.txt") | .truncated')" true "and marked truncated"
+check "a path through a symlinked directory is not followed" test ! -e "$J/out/d2/passwd"
+like "$(res '.outputs[] | select(.name == "missing.txt") | .error')" "No such file" "a missing output is reported"
+
+# ---------------------------------------------------------------- refused archives
+mkjob evil
+echo x >"$J/src/x"
+mkdir -p "$T/outside"
+tar -C "$J/src" -czf "$J/job.tar.gz" -P --transform 's,^\./x$,../../outside/escaped,' ./x ./probe
+jr -- true
+jr "$J/job.tar.gz" -- /job/probe exit 0
+verdict_is RJ 1 "an archive with a '..' entry is refused: RJ"
+like "$(res .message)" "archive refused: entry '.*outside/escaped'" "the message names the entry"
+check "nothing was written outside the workspace" test ! -e "$T/outside/escaped"
+
+mkjob nocmd
+echo hi >"$J/src/readme"
+mktar
+jr "$J/job.tar.gz"
+verdict_is RJ 1 "a tarball without a job config and no command: RJ"
+like "$(res .message)" "command" "the message says a command is missing"
+
+# stdin named by the job config: a file inside /job, opened without following links
+mkjob stdin
+echo "line from stdin" >"$J/src/input.txt"
+printf 'shell = "cat"\nstdin = "input.txt"\n' >"$J/src/job.conf"
+mktar
+jr "$J/job.tar.gz"
+verdict_is OK 0 "stdin = \"input.txt\" in job.conf"
+is "$(cat "$OUT")" "line from stdin" "the job reads that file on stdin"
+
+final_checks
