@@ -169,7 +169,7 @@ parallel() { # does this host run 2 busy threads at once right now?
 }
 par=1
 [ "$(nproc)" -ge 2 ] && parallel || par=0
-jrwo --cpu-time 1s -- burn 0 2
+jrwo --cpu-time 1s --cpus 2 -- burn 0 2
 verdict_is TO 1 "2 busy threads under --cpu-time 1s: TO"
 is "$(res .limit)" cpu '2 threads: limit is "cpu"'
 is "$(res ".cpu.seconds >= 1 and .cpu.seconds <= $CPU_MAX")" true \
