@@ -17,7 +17,9 @@ SECCOMP_PKG := libseccomp
 # shared library to map and relocate at every job's start (bench/README.md: ~0.5 ms a job).
 # LINK=dynamic: the usual shared libraries (make asan uses it: sanitizers need them). Static
 # archives come from `pkg-config --static --libs $(PKGS)`, so a package added to PKGS links the
-# same way; Debian names libuv's static archive libuv_a.a, hence the substitution.
+# same way; Debian names libuv's static archive libuv_a.a, hence the substitution. The linker
+# warns that getpwnam/getpwuid_r need glibc's NSS modules at run time: libuv's uv_os_get_passwd
+# and libconfuse's "~user" expansion of a config path use them; jobrun calls neither.
 LINK        ?= static
 ifeq ($(LINK),static)
 JR_LINK     := -static-pie
@@ -50,8 +52,10 @@ LDFLAGS_ST  := -static-pie -Wl,-z,relro,-z,now $(LDFLAGS)
 # INIT_NOLIBC=yes there by default; INIT_NOLIBC= builds it with glibc like the probe.
 INIT_NOLIBC ?= $(if $(filter x86_64-%,$(filter-out %x32,$(shell $(CC) -dumpmachine 2>/dev/null))),yes)
 ifeq ($(INIT_NOLIBC),yes)
-# (no loop turned into a call of memset, strlen and the like: there is no library to call)
-CFLAGS_INIT := $(CFLAGS_ST) -DJR_INIT_NOLIBC -ffreestanding -fno-tree-loop-distribute-patterns
+# (no loop turned into a call of memset, strlen and the like: there is no library to call;
+# the GCC flag that stops it, when the compiler knows it)
+NO_LDIST    := $(shell $(CC) -Werror -fno-tree-loop-distribute-patterns -E -x c /dev/null >/dev/null 2>&1 && echo -fno-tree-loop-distribute-patterns)
+CFLAGS_INIT := $(CFLAGS_ST) -DJR_INIT_NOLIBC -ffreestanding $(NO_LDIST)
 LDFLAGS_INIT:= -static-pie -nostdlib -Wl,-z,relro,-z,now $(LDFLAGS)
 else
 CFLAGS_INIT := $(CFLAGS_ST)
