@@ -37,6 +37,8 @@ int jr_cg_exists(const char *dir, const char *name);
 /* The backend of a hierarchy version, and its kill. */
 const struct jr_cg_ops *jr_cg_ops_of(int version);
 int jr_cg_ops_kill(const char *dir, int version);
+/* pids.max: the same file in v1 and v2. */
+int jr_cg_apply_pids(const char *dir, const struct jr_cg_limits *lim, struct jr_err *err);
 /* Kill every pid listed in dir/cgroup.procs; 1 when the list was not empty. */
 int jr_cg_kill_procs(const char *dir);
 

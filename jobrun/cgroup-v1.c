@@ -116,10 +116,7 @@ static int v1_apply(const char *dir, enum jr_ctrl c, const struct jr_cg_limits *
 							     lim->cpu_weight * 1024 / 100 : 2));
 		return r < 0 ? jr_err_set(err, -r, "%s: cpu limits", dir) : 0;
 	case JR_CG_PIDS:
-		if (lim->pids && (r = jr_cg_write(dir, "pids.max", "%llu",
-						  (unsigned long long)lim->pids)) < 0)
-			return jr_err_set(err, -r, "%s/pids.max", dir);
-		return 0;
+		return jr_cg_apply_pids(dir, lim, err);
 	case JR_CG_IO:
 		return v1_io(dir, lim, err);
 	case JR_CG_CPUSET:

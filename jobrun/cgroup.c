@@ -145,6 +145,16 @@ int jr_cg_kill_procs(const char *dir)
 	return any;
 }
 
+int jr_cg_apply_pids(const char *dir, const struct jr_cg_limits *lim, struct jr_err *err)
+{
+	int r;
+
+	if (lim->pids && (r = jr_cg_write(dir, "pids.max", "%llu",
+					  (unsigned long long)lim->pids)) < 0)
+		return jr_err_set(err, -r, "%s/pids.max", dir);
+	return 0;
+}
+
 /* ---- detection ---- */
 
 static char *unescape(const char *s, size_t n)

@@ -192,7 +192,8 @@ start_bg_job "$T/kill.json"
 slot=$(($(awk '/^Uid:/ { print $2 }' "/proc/$(uid_procs "$UID_BASE" "$((UID_BASE + UID_COUNT))" | head -1)/status") - UID_BASE))
 kill -KILL "$BG"
 wait "$BG" 2>/dev/null
-for _ in $(seq $((100 * SLOW))); do
+# the orphaned PID 1 is a zombie until the host's init reaps it (this machine's takes ~2 s)
+for _ in $(seq $((500 * SLOW))); do
 	[ -z "$(uid_procs "$UID_BASE" "$UID_END")" ] && break
 	sleep 0.01
 done
