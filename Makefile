@@ -153,7 +153,7 @@ $(BUILD)/jobrun-unpack: $(UNPACK_SRCS:%=jobrun/%) jobrun/*.h | $(BUILD)
 FUZZ_SECONDS ?= 20
 FUZZ_CC     ?= clang
 FUZZ_FLAGS  := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Ijobrun
-FUZZ_CONF   := jobconf.c cfgparse.c jobreq.c conf.c err.c spec.c units.c
+FUZZ_CONF   := jobconf.c cfgparse.c jobreq.c conf.c plan.c err.c spec.c units.c
 FUZZ_BINS   := $(BUILD)/fuzz/fuzz_jobconf $(BUILD)/fuzz/fuzz_units $(BUILD)/fuzz/fuzz_jobreq_json \
                $(BUILD)/fuzz/fuzz_pathcheck
 $(BUILD)/fuzz/fuzz_jobconf $(BUILD)/fuzz/fuzz_units: $(BUILD)/fuzz/%: tests/fuzz/%.c jobrun/*.c jobrun/*.h

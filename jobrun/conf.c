@@ -2,6 +2,7 @@
  * into its jr_spec (conf.h). */
 #define _GNU_SOURCE
 #include "conf.h"
+#include "plan.h"
 #include "cfgparse.h"
 #include "units.h"
 
@@ -481,38 +482,6 @@ static int absolute_path_ok(const char *s)
 	return 1;
 }
 
-static int valid_hostname(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n > 64)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '.'))
-			return 0;
-	return 1;
-}
-
-/* The plan mounts or writes these itself (plan.c): a system bind there is refused. */
-static const char *own_path(const char *s)
-{
-	static const char *const own[] = { "/tmp", "/job", "/dev", "/proc", "/scratch" };
-	static const char *const exact[] = { "/", "/etc", "/etc/passwd", "/etc/group",
-					     "/etc/hosts" };
-	size_t i, n;
-
-	for (i = 0; i < NELEM(exact); i++)
-		if (!strcmp(s, exact[i]))
-			return exact[i];
-	for (i = 0; i < NELEM(own); i++) {
-		n = strlen(own[i]);
-		if (!strncmp(s, own[i], n) && (s[n] == '\0' || s[n] == '/'))
-			return own[i];
-	}
-	return NULL;
-}
-
 /* Per value, with its line, while libconfuse reads it. */
 static int conf_check_value(struct jr_cfgp *p, cfg_t *sec, cfg_opt_t *opt, const char *value,
 			    int line)
@@ -523,7 +492,7 @@ static int conf_check_value(struct jr_cfgp *p, cfg_t *sec, cfg_opt_t *opt, const
 
 	jr_quote_value(value, q, sizeof(q));
 	if (!strcmp(key, "system_binds")) {
-		const char *own = own_path(value);
+		const char *own = jr_plan_own_path(value, 1);
 
 		if (!absolute_path_ok(value))
 			return jr_cfgp_fail(p, line, "profile %s: system_binds entry %s: must be an "
@@ -535,7 +504,7 @@ static int conf_check_value(struct jr_cfgp *p, cfg_t *sec, cfg_opt_t *opt, const
 		if (!absolute_path_ok(value) || strncmp(value, "/etc/", 5) || !value[5])
 			return jr_cfgp_fail(p, line, "profile %s: etc_files entry %s: must be a "
 					    "path below /etc/ without '..'", prof, q);
-		if (own_path(value))
+		if (jr_plan_own_path(value, 1))
 			return jr_cfgp_fail(p, line, "profile %s: etc_files entry %s: jobrun writes "
 					    "that file itself", prof, q);
 		if (strstr(value, "shadow") || !strncmp(value, "/etc/sudoers", 12) ||
@@ -593,7 +562,7 @@ static int read_globals(struct jr_cfgp *p, cfg_t *cfg, struct jr_conf *conf)
 	}
 	if ((s = cfg_getstr(cfg, "hostname"))) {
 		line = jr_cfgp_line(p, cfg, "hostname");
-		if (!valid_hostname(s))
+		if (!jr_valid_hostname(s))
 			return conf_fail(p, line, "hostname", s,
 					 "must be a host name (letters, digits, '-', '.'; 64 at most)");
 		if (set_str(&conf->hostname, s) < 0)

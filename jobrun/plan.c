@@ -128,13 +128,13 @@ static int normal_path(const char *p)
 	return 1;
 }
 
-/* The job's own mounts, made after the host paths: a host path there would be hidden. */
-static const char *own_mount(const char *host, const struct jr_ids *ids)
+/* The job's own mounts, made after the host paths (a host path there would be hidden), and
+ * what the plan writes itself (a bind there would cover it, or the whole root). */
+const char *jr_plan_own_path(const char *host, int with_scratch)
 {
 	static const char *const own[] = { "/tmp", "/job", "/dev", "/proc", "/scratch" };
-	/* and what the plan writes itself: a bind there would cover it (or the whole root) */
 	static const char *const exact[] = { "/", "/etc", "/etc/passwd", "/etc/group", "/etc/hosts" };
-	size_t i, n, nown = sizeof(own) / sizeof(own[0]) - (ids->scratch_dir ? 0 : 1);
+	size_t i, n, nown = sizeof(own) / sizeof(own[0]) - (with_scratch ? 0 : 1);
 
 	for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
 		if (!strcmp(host, exact[i]))
@@ -179,7 +179,7 @@ static int add_host_path(struct jr_plan *plan, const struct jr_ids *ids, const c
 
 	if (!normal_path(host))
 		return jr_err_set(err, 0, "bind source '%s' must be an absolute, normal path", host);
-	own = own_mount(host, ids);
+	own = jr_plan_own_path(host, ids->scratch_dir != NULL);
 	if (own)
 		return jr_err_set(err, 0, "bind source '%s' would cover the job's own %s", host, own);
 	if (covered(plan, host))

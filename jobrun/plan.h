@@ -57,6 +57,11 @@ struct jr_ids {
 int jr_plan_build(struct jr_plan *plan, const struct jr_spec *spec, const struct jr_ids *ids,
 		  const char *root, const char *scratch, struct jr_err *err);
 
+/* The place under the job's root that jobrun makes itself and that host path would cover or
+ * be hidden by (/, /etc and its generated files, /tmp, /job, /dev, /proc, /scratch when the
+ * job has one), or NULL. */
+const char *jr_plan_own_path(const char *host, int with_scratch);
+
 /* Describe step i for messages: "bind /usr at /usr". */
 void jr_plan_describe(const struct jr_plan *plan, size_t i, char *buf, size_t len);
 

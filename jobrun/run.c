@@ -163,19 +163,6 @@ static int parse_env(struct jr_spec *spec, const char *val, char **environ_, str
 	return 0; /* not set here: not passed, as `docker run -e NAME` does */
 }
 
-static int valid_hostname(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n > 64)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '.'))
-			return 0;
-	return 1;
-}
-
 static int parse_uid_range(struct jr_spec *spec, const char *val, struct jr_err *err)
 {
 	char base_s[32];
@@ -251,7 +238,7 @@ static int parse_one(struct jr_spec *spec, int opt, const char *val, char **envi
 	case OPT_RESULT: return set_str(&spec->result_path, val);
 	case OPT_ENV: return parse_env(spec, val, environ_, err);
 	case OPT_HOSTNAME:
-		if (!valid_hostname(val))
+		if (!jr_valid_hostname(val))
 			return bad(err, "hostname", val, "a host name (letters, digits, '-', '.')");
 		return set_str(&spec->hostname, val);
 	case OPT_NOFILE:

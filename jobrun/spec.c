@@ -97,3 +97,16 @@ void jr_spec_free(struct jr_spec *spec)
 	free(spec->profile);
 	memset(spec, 0, sizeof(*spec));
 }
+
+int jr_valid_hostname(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '.'))
+			return 0;
+	return 1;
+}

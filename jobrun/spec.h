@@ -61,6 +61,9 @@ struct jr_spec {
 	unsigned uid_count;      /* jobrun-init uids: the next uid_count uids */
 };
 
+/* A host name jobs may get: 1-64 letters, digits, '-' and '.'. */
+int jr_valid_hostname(const char *s);
+
 /* Defaults documented in README.md and jobrun(1). */
 void jr_spec_init(struct jr_spec *spec);
 void jr_spec_free(struct jr_spec *spec);
