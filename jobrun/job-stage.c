@@ -114,7 +114,7 @@ static int read_report(struct jr_job *job, json_t *rep, struct jr_jobreq *req, b
 						      entry, why ? why : "?"));
 		return refuse(job, jr_err_set(err, 0, "archive refused: %s", why ? why : "?"));
 	}
-	job->unpacked.done = true;
+	job->unpacked.done = job->spec->archive != NULL; /* a config alone unpacks nothing */
 	job->unpacked.entries = (uint64_t)json_integer_value(json_object_get(rep, "entries"));
 	job->unpacked.bytes = (uint64_t)json_integer_value(json_object_get(rep, "bytes"));
 	job->unpacked.stripped_setid =

@@ -167,7 +167,7 @@ int jr_stage_run(const struct jr_stage *st, char **report, struct jr_err *err)
 {
 	char a_entries[32], a_bytes[32], a_name[32];
 	char *argv[] = { "jobrun-unpack", "--max-entries", a_entries, "--max-bytes", a_bytes,
-			 "--max-name", a_name, NULL };
+			 "--max-name", a_name, st->archive_fd < 0 ? "--no-archive" : NULL, NULL };
 	struct sock_filter *bpf = NULL;
 	struct clone_args ca;
 	struct child_args a;

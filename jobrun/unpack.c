@@ -103,7 +103,7 @@
 
 static const char usage_text[] =
 	"usage: jobrun-unpack [--max-entries N] [--max-bytes N] [--max-name N] "
-	"[--job-conf NAME] [--no-thread]\n"
+	"[--job-conf NAME] [--no-thread] [--no-archive]\n"
 	"  reads an archive (tar[.gz|.bz2|.xz|.zst], zip) on fd 0, unpacks it beneath the\n"
 	"  directory open on fd 3, writes a JSON report on fd 4; fd 5, when open, is a job config\n"
 	"  that wins over the archive's. Exit 0 accepted, 1 refused, 2 internal error.\n"
@@ -319,7 +319,7 @@ int main(int argc, char **argv)
 	size_t conf_len = 0;
 	json_t *conf_json, *rep;
 	uint64_t v;
-	int i, r, fl;
+	int i, r, fl, no_archive = 0;
 
 	signal(SIGPIPE, SIG_IGN);
 	umask(0);  /* modes are given explicitly, whatever the caller's umask */
@@ -337,6 +337,10 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(opt, "--no-thread")) {
 			o.threads = 0;
+			continue;
+		}
+		if (!strcmp(opt, "--no-archive")) { /* a job with a config and no tarball */
+			no_archive = 1;
 			continue;
 		}
 		if (eq)
@@ -398,7 +402,8 @@ int main(int argc, char **argv)
 	}
 
 	jr_err_clear(&err);
-	r = jr_extract(IN_FD, WS_FD, &o, &res, &err);
+	memset(&res, 0, sizeof(res));
+	r = no_archive ? 0 : jr_extract(IN_FD, WS_FD, &o, &res, &err);
 	if (r < 0)
 		fail("%s", err.msg);
 	if (r > 0) {

@@ -62,6 +62,14 @@ verdict_is RE 1 "--job-conf FILE wins over the archive's job.conf"
 is "$(res .exit_code)" 5 "its command ran"
 is "$(res .limits.memory_bytes)" 268435456 "and its (absent) limits: the profile's default memory"
 
+# a job config without a tarball: the job runs in a fresh workspace
+printf 'shell = "echo conf-only; pwd"\nlimits { memory = 80M }\n' >"$T/only.conf"
+jr --job-conf "$T/only.conf"
+verdict_is OK 0 "--job-conf FILE without a tarball runs its command"
+is "$(cat "$OUT")" "$(printf 'conf-only\n/job')" "in /job"
+is "$(res '[.limits.memory_bytes, .archive] | @json')" '[83886080,null]' \
+	"its limits apply, and the result has no archive"
+
 # ---------------------------------------------------------------- merge within maxima
 mkjob max
 printf 'shell = "true"\nlimits {\n  cpus = 1\n  memory = 4G\n}\n' >"$J/src/job.conf"
