@@ -203,6 +203,30 @@ static int nul_escape(const char *s, size_t len, size_t i)
 
 enum pstate { P_NORMAL, P_DQ, P_SQ, P_LINE_COMMENT, P_BLOCK_COMMENT };
 
+/* A backslash and the character it escapes, inside a string (dq: double quotes, where NUL
+ * escapes are refused too). 0 copied, 1 the input ends after the backslash, -1 refused. */
+static int copy_escape(struct jr_cfgp *p, const char *s, size_t len, size_t *i, char *o,
+		       size_t *n, int *line, int dq)
+{
+	if (*i + 1 >= len)
+		return 1;
+	if (s[*i + 1] == '\0') {
+		jr_cfgp_fail(p, *line, "a NUL byte");
+		return -1;
+	}
+	if (dq && nul_escape(s, len, *i)) {
+		jr_cfgp_fail(p, *line, "a NUL escape (\\0, \\x00) in a string: "
+				       "a value cannot hold a NUL byte");
+		return -1;
+	}
+	if (s[*i + 1] == '\n')
+		(*line)++;
+	o[(*n)++] = s[*i];
+	o[(*n)++] = s[*i + 1];
+	*i += 2;
+	return 0;
+}
+
 /* The pre-pass (cfgparse.h). Writes at most len * 3 / 2 + 2 bytes. */
 static int prepass(struct jr_cfgp *p, const char *s, size_t len, char **outp, size_t *outlen)
 {
@@ -211,7 +235,7 @@ static int prepass(struct jr_cfgp *p, const char *s, size_t len, char **outp, si
 	char sig1 = 0, sig2 = 0; /* the last two significant characters outside strings */
 	int open_lines[JR_CFGP_MAX_DEPTH]; /* where each '{' still open was */
 	size_t i = 0, n = 0, depth = 0;
-	int line = 1, start = 0;
+	int line = 1, start = 0, r;
 
 	if (!o) {
 		jr_cfgp_fail(p, 0, "out of memory");
@@ -259,22 +283,11 @@ static int prepass(struct jr_cfgp *p, const char *s, size_t len, char **outp, si
 				i += 2;
 				continue;
 			} else if (c == '\\') {
-				if (i + 1 >= len)
+				r = copy_escape(p, s, len, &i, o, &n, &line, 1);
+				if (r < 0)
+					goto fail;
+				if (r > 0)
 					break; /* unterminated: reported below */
-				if (s[i + 1] == '\0') {
-					jr_cfgp_fail(p, line, "a NUL byte");
-					goto fail;
-				}
-				if (nul_escape(s, len, i)) {
-					jr_cfgp_fail(p, line, "a NUL escape (\\0, \\x00) in a string: "
-							      "a value cannot hold a NUL byte");
-					goto fail;
-				}
-				if (s[i + 1] == '\n')
-					line++;
-				o[n++] = s[i];
-				o[n++] = s[i + 1];
-				i += 2;
 				continue;
 			}
 			o[n++] = (char)c;
@@ -286,17 +299,11 @@ static int prepass(struct jr_cfgp *p, const char *s, size_t len, char **outp, si
 			} else if (c == '\n') {
 				line++;
 			} else if (c == '\\') {
-				if (i + 1 >= len)
-					break;
-				if (s[i + 1] == '\0') {
-					jr_cfgp_fail(p, line, "a NUL byte");
+				r = copy_escape(p, s, len, &i, o, &n, &line, 0);
+				if (r < 0)
 					goto fail;
-				}
-				if (s[i + 1] == '\n')
-					line++;
-				o[n++] = s[i];
-				o[n++] = s[i + 1];
-				i += 2;
+				if (r > 0)
+					break;
 				continue;
 			}
 			o[n++] = (char)c;
