@@ -260,6 +260,7 @@ static void profile_free(struct jr_profile *p)
 	}
 	jr_strv_free(&p->system_binds);
 	jr_strv_free(&p->etc_files);
+	jr_strv_free(&p->job_profiles);
 	free(p->network);
 	memset(p, 0, sizeof(*p));
 }
@@ -293,6 +294,9 @@ static int profile_copy(struct jr_profile *dst, const struct jr_profile *src, co
 		r = strv_copy(&dst->system_binds, &src->system_binds);
 	if (!r)
 		r = strv_copy(&dst->etc_files, &src->etc_files);
+	/* job_profiles is not inherited: by default a profile's jobs may name only it */
+	if (!r)
+		r = jr_strv_push(&dst->job_profiles, name);
 	dst->max_entries = src->max_entries;
 	dst->max_name = src->max_name;
 	if (r)
@@ -343,6 +347,8 @@ static int builtin_profile(struct jr_profile *p, const struct builtin_profile *b
 	for (i = 0; i < NELEM(builtin_etc_files); i++)
 		if (jr_strv_push(&p->etc_files, builtin_etc_files[i]) < 0)
 			return -ENOMEM;
+	if (jr_strv_push(&p->job_profiles, b->name) < 0)
+		return -ENOMEM;
 	p->max_entries = b->max_entries;
 	p->max_name = b->max_name;
 	return 0;
@@ -424,6 +430,7 @@ static cfg_opt_t profile_opts[] = {
 	STR("network"),
 	STR("max_entries"),
 	STR("max_name"),
+	LIST("job_profiles"),
 	SEC_CB("defaults", conf_limit_opts, CFGF_NODEFAULT, jr_cfgp_section_cb),
 	SEC_CB("maxima", conf_limit_opts, CFGF_NODEFAULT, jr_cfgp_section_cb),
 	CFG_END(),
@@ -511,6 +518,12 @@ static int conf_check_value(struct jr_cfgp *p, cfg_t *sec, cfg_opt_t *opt, const
 		    !strncmp(value, "/etc/ssh", 8))
 			return jr_cfgp_fail(p, line, "profile %s: etc_files entry %s: a secret of the "
 					    "host: never bound into jobs", prof, q);
+	} else if (!strcmp(key, "job_profiles")) {
+		const char *why = jr_check_profile_name(value);
+
+		if (why)
+			return jr_cfgp_fail(p, line, "profile %s: job_profiles entry %s: %s", prof, q,
+					    why);
 	}
 	return 0;
 }
@@ -630,13 +643,26 @@ static int read_limits(struct jr_cfgp *p, cfg_t *psec, const char *secname,
 	return 0;
 }
 
+/* A list the section gives replaces the whole list. */
+static int read_list(cfg_t *sec, const char *key, struct jr_strv *list)
+{
+	unsigned i, n = cfg_size(sec, key);
+
+	if (!n)
+		return 0;
+	jr_strv_free(list);
+	for (i = 0; i < n; i++)
+		if (jr_strv_push(list, cfg_getnstr(sec, key, i)) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
 static int read_profile(struct jr_cfgp *p, cfg_t *sec, struct jr_conf *conf,
 			const struct jr_conf *builtin)
 {
 	const char *name = cfg_title(sec);
 	struct jr_profile *prof = (struct jr_profile *)jr_conf_profile(conf, name);
 	const char *s;
-	unsigned i, n;
 	int line, r;
 
 	if (!prof) {
@@ -651,18 +677,12 @@ static int read_profile(struct jr_cfgp *p, cfg_t *sec, struct jr_conf *conf,
 			return -ENOMEM;
 		}
 	}
-	if ((n = cfg_size(sec, "system_binds"))) {
-		jr_strv_free(&prof->system_binds);
-		for (i = 0; i < n; i++)
-			if (jr_strv_push(&prof->system_binds, cfg_getnstr(sec, "system_binds", i)) < 0)
-				return -ENOMEM;
-	}
-	if ((n = cfg_size(sec, "etc_files"))) {
-		jr_strv_free(&prof->etc_files);
-		for (i = 0; i < n; i++)
-			if (jr_strv_push(&prof->etc_files, cfg_getnstr(sec, "etc_files", i)) < 0)
-				return -ENOMEM;
-	}
+	if (read_list(sec, "system_binds", &prof->system_binds) < 0 ||
+	    read_list(sec, "etc_files", &prof->etc_files) < 0 ||
+	    read_list(sec, "job_profiles", &prof->job_profiles) < 0)
+		return -ENOMEM;
+	if (cfg_size(sec, "job_profiles"))
+		prof->job_profiles_line = jr_cfgp_line(p, sec, "job_profiles");
 	if ((s = cfg_getstr(sec, "network"))) {
 		line = jr_cfgp_line(p, sec, "network");
 		if (strcmp(s, "none")) {
@@ -699,15 +719,20 @@ static int read_profile(struct jr_cfgp *p, cfg_t *sec, struct jr_conf *conf,
 	return r;
 }
 
-/* Every default within its maximum. */
+/* Every default within its maximum; every job_profiles entry a profile. */
 static int check_profiles(struct jr_cfgp *p, const struct jr_conf *conf)
 {
-	size_t i;
+	size_t i, j;
 	int k;
 
 	for (i = 0; i < conf->nprofiles; i++) {
 		const struct jr_profile *prof = &conf->profiles[i];
 
+		for (j = 0; j < prof->job_profiles.n; j++)
+			if (!jr_conf_profile(conf, prof->job_profiles.v[j]))
+				return jr_cfgp_fail(p, prof->job_profiles_line,
+						    "profile %s: job_profiles entry %s: no such "
+						    "profile", prof->name, prof->job_profiles.v[j]);
 		for (k = 0; k < JR_L_N; k++) {
 			const struct jr_limit *d = &prof->defaults[k], *m = &prof->maxima[k];
 
@@ -915,14 +940,73 @@ static int dup_opt(char **dst, const char *s)
 	return *dst ? 0 : -ENOMEM;
 }
 
+/* from: the request that named it; NULL: conf's default_profile. */
+static int no_such_profile(const struct jr_conf *conf, const struct jr_jobreq *from,
+			   const char *name, struct jr_err *err)
+{
+	char names[256] = "", q[96], w[JR_ERR_MAX / 2];
+	size_t i, o = 0;
+
+	for (i = 0; i < conf->nprofiles && o < sizeof(names); i++)
+		o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", i ? ", " : "",
+				      conf->profiles[i].name);
+	if (!from) /* jr_conf_parse refuses this: a conf built by hand */
+		return jr_err_set(err, 0, "%s: default_profile = %s: no such profile",
+				  conf->file ? conf->file : "configuration",
+				  name ? jr_quote_value(name, q, sizeof(q)) : "(none)");
+	return jr_err_set(err, 0, "%s: profile = %s: no such profile (%s)",
+			  where(from, from->profile.line, w, sizeof(w)),
+			  jr_quote_value(name, q, sizeof(q)), names);
+}
+
+/* May a job config of a job admitted under caller name profile name? */
+static int profile_allows(const struct jr_profile *caller, const char *name)
+{
+	size_t i;
+
+	if (!strcmp(caller->name, name))
+		return 1;
+	for (i = 0; i < caller->job_profiles.n; i++)
+		if (!strcmp(caller->job_profiles.v[i], name))
+			return 1;
+	return 0;
+}
+
+/* The caller decides: the command line's profile, else the conf's default. The job config
+ * may name another only when the caller's profile lists it in job_profiles. */
+static int pick_profile(const struct jr_conf *conf, const struct jr_jobreq *req,
+			const struct jr_jobreq *cli, const struct jr_profile **prof,
+			struct jr_err *err)
+{
+	const struct jr_jobreq *caller = cli && cli->profile.value ? cli : NULL;
+	const char *cname = caller ? caller->profile.value : conf->default_profile;
+	const struct jr_profile *cp = jr_conf_profile(conf, cname), *jp;
+	char w[JR_ERR_MAX / 2];
+
+	if (!cp)
+		return no_such_profile(conf, caller, cname, err);
+	*prof = cp;
+	if (!req || !req->profile.value)
+		return 0;
+	jp = jr_conf_profile(conf, req->profile.value);
+	if (!jp)
+		return no_such_profile(conf, req, req->profile.value, err);
+	/* (a checked profile name: [A-Za-z0-9._-], nothing to escape) */
+	if (!profile_allows(cp, jp->name))
+		return jr_err_set(err, 0, "%s: profile = \"%s\" is not allowed for jobs of the %s "
+					  "profile (jobrun.conf: job_profiles)",
+				  where(req, req->profile.line, w, sizeof(w)), jp->name, cp->name);
+	*prof = jp;
+	return 0;
+}
+
 int jr_conf_apply(const struct jr_conf *conf, const struct jr_jobreq *req,
 		  const struct jr_jobreq *cli, struct jr_spec *spec, struct jr_job_extra *extra,
 		  struct jr_err *err)
 {
 	const struct jr_jobreq *layers[2] = { req, cli };
-	const struct jr_jobreq *cmd_from, *p_from = NULL;
-	const struct jr_profile *prof;
-	const char *pname;
+	const struct jr_jobreq *cmd_from;
+	const struct jr_profile *prof = NULL;
 	uint64_t val[JR_L_N];
 	int set[JR_L_N];
 	struct jr_strv argv = { 0 }, env = { 0 }, binds = { 0 }, etc = { 0 }, outputs = { 0 };
@@ -938,29 +1022,9 @@ int jr_conf_apply(const struct jr_conf *conf, const struct jr_jobreq *req,
 		if (layers[l] && (r = jr_jobreq_check(layers[l], err)) < 0)
 			return r;
 
-	/* the profile */
-	if (cli && cli->profile.value)
-		p_from = cli;
-	else if (req && req->profile.value)
-		p_from = req;
-	pname = p_from ? p_from->profile.value : conf->default_profile;
-	prof = jr_conf_profile(conf, pname);
-	if (!prof) {
-		char names[256] = "";
-		size_t o = 0;
-		char q[96];
-
-		for (i = 0; i < conf->nprofiles && o < sizeof(names); i++)
-			o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", i ? ", " : "",
-					      conf->profiles[i].name);
-		if (!p_from) /* jr_conf_parse refuses this: a conf built by hand */
-			return jr_err_set(err, 0, "%s: default_profile = %s: no such profile",
-					  conf->file ? conf->file : "configuration",
-					  jr_quote_value(pname, q, sizeof(q)));
-		return jr_err_set(err, 0, "%s: profile = %s: no such profile (%s)",
-				  where(p_from, p_from->profile.line, w, sizeof(w)),
-				  jr_quote_value(pname, q, sizeof(q)), names);
-	}
+	r = pick_profile(conf, req, cli, &prof, err);
+	if (r < 0)
+		return r;
 
 	/* limits: the profile's defaults, then each layer, each within the maximum */
 	for (k = 0; k < JR_L_N; k++) {

@@ -5,11 +5,12 @@
  * jobrun.conf (default /etc/jobrun/jobrun.conf; conf/jobrun.conf documents every key):
  *   runtime_dir, state_dir, cgroup_parent, hostname, uid_base, uid_count, default_profile
  *   profile NAME { system_binds = {...} etc_files = {...} network = "none"
- *                  max_entries = 10000 max_name = 255
+ *                  max_entries = 10000 max_name = 255 job_profiles = {"NAME", ...}
  *                  defaults { memory = 256M ... } maxima { memory = 2G ... } }
  * Every value is a string (so "010" is ten). A profile section starts from the built-in
  * profile of that name, or from the built-in "grader" for a new name; the keys it gives
  * replace those values (a list replaces the whole list). "unlimited" as a maximum removes it.
+ * job_profiles is never inherited: a profile that does not give it has {its own name}.
  *
  * Errors of the caller's making (verdict RJ): everything jr_conf_apply returns -EINVAL for
  * that names the job config or the command line (an unknown profile, a bad unit, a request
@@ -48,6 +49,13 @@ struct jr_profile {
 	char *network;                /* "none": only lo (the one value supported now) */
 	uint64_t max_entries;         /* archive entries the unpack accepts */
 	uint64_t max_name;            /* bytes of an archive entry's name */
+	/* The profiles a job config of a job admitted under this profile (the caller's:
+	 * --profile, else default_profile) may name with profile = "...". Never empty:
+	 * {name} unless jobrun.conf says otherwise; every entry names a profile of the conf
+	 * (jr_conf_parse checks). The profile itself is always allowed (naming the caller's
+	 * own profile changes nothing), listed or not. */
+	struct jr_strv job_profiles;
+	int job_profiles_line;        /* in conf->file; 0: built in */
 };
 
 struct jr_conf {
@@ -106,10 +114,17 @@ const struct jr_profile *jr_conf_profile(const struct jr_conf *conf, const char 
 int jr_limit_parse(enum jr_limit_key k, const char *text, int flags, uint64_t *value,
 		   char *why, size_t whylen);
 
-/* Merge into spec: the profile (cli's, else req's, else conf's default_profile), its
- * defaults, then req's requests, then cli's (the command line, as a jr_jobreq with file
- * "command line"; its stdin, outputs and workdir are paths inside /job too), each limit parsed
- * and checked against the profile's maximum. A request above a maximum is refused: -EINVAL,
+/* Merge into spec: the profile, its defaults, then req's requests, then cli's (the command
+ * line, as a jr_jobreq with file "command line"; its stdin, outputs and workdir are paths
+ * inside /job too), each limit parsed and checked against the profile's maximum.
+ * The profile: the caller decides, not the job. The caller's profile is cli's profile, else
+ * conf's default_profile. req (the job config: untrusted) may name a profile only when the
+ * caller's profile allows it (jr_profile.job_profiles; the caller's own one always); the job
+ * then runs under the profile req names, else under the caller's. A profile req names that
+ * is not allowed is refused: -EINVAL, err = "job.conf:3: profile = \"hpc\" is not allowed
+ * for jobs of the grader profile (jobrun.conf: job_profiles)"; an unknown one: "job.conf:3:
+ * profile = nope: no such profile (grader, hpc)".
+ * A request above a maximum is refused: -EINVAL,
  * err = "job.conf:7: memory = 4G is above the grader profile's maximum 2G". req and cli may
  * be NULL. On success spec gets:
  *   wall_usec, cpu_time_usec, output_limit, disk_bytes, open_files, cg.memory, cg.swap,

@@ -826,6 +826,9 @@ static void conf_equal(const struct jr_conf *a, const struct jr_conf *b)
 		assert_int_equal(p->etc_files.n, q->etc_files.n);
 		for (j = 0; j < p->etc_files.n; j++)
 			assert_string_equal(p->etc_files.v[j], q->etc_files.v[j]);
+		assert_int_equal(p->job_profiles.n, q->job_profiles.n);
+		for (j = 0; j < p->job_profiles.n; j++)
+			assert_string_equal(p->job_profiles.v[j], q->job_profiles.v[j]);
 		assert_string_equal(p->network, q->network);
 		assert_int_equal(p->max_entries, q->max_entries);
 		assert_int_equal(p->max_name, q->max_name);
@@ -838,7 +841,7 @@ static void conf_example_is_builtin(void **state)
 	static const char *const keys[] = {
 		"runtime_dir", "state_dir", "cgroup_parent", "hostname", "uid_base", "uid_count",
 		"default_profile", "profile grader", "profile hpc", "system_binds", "etc_files",
-		"network", "max_entries", "max_name", "defaults", "maxima",
+		"network", "max_entries", "max_name", "job_profiles", "defaults", "maxima",
 	};
 	struct jr_conf file, builtin;
 	struct jr_err err;
@@ -914,6 +917,10 @@ static void conf_builtin_values(void **state)
 	assert_int_equal(g->max_name, 255);
 	assert_string_equal(g->network, "none");
 	assert_string_equal(g->system_binds.v[0], "/usr");
+	assert_int_equal(g->job_profiles.n, 1);              /* jobs may name grader only */
+	assert_string_equal(g->job_profiles.v[0], "grader");
+	assert_int_equal(h->job_profiles.n, 1);
+	assert_string_equal(h->job_profiles.v[0], "hpc");
 	assert_int_equal(h->defaults[JR_L_MEMORY].value, 4ULL << 30);
 	assert_string_equal(h->maxima[JR_L_MEMORY].text, "100%");
 	assert_int_equal(h->maxima[JR_L_MEMORY].value,
@@ -1027,6 +1034,13 @@ static void conf_errors(void **state)
 		   "jobrun.conf:2: hostname is given twice (first on line 1)");
 	conf_fails("include(\"/etc/jobrun/other.conf\")\n",
 		   "jobrun.conf:1: unknown key 'include' (there is no include)");
+	conf_fails("profile grader {\n network = none\n job_profiles = {\"grader\", \"hcp\"}\n}\n",
+		   "jobrun.conf:3: profile grader: job_profiles entry hcp: no such profile");
+	conf_fails("profile grader {\n job_profiles = {\"grader\",\n  \"a b\"}\n}\n",
+		   "jobrun.conf:3: profile grader: job_profiles entry \"a b\": must be a profile "
+		   "name (1 to 64 of A-Z a-z 0-9 . _ -)");
+	conf_fails("profile grader {\n job_profiles = grader\n job_profiles = hpc\n}\n",
+		   "jobrun.conf:3: job_profiles is given twice (first on line 2)");
 }
 
 static void conf_profiles_inherit(void **state)
@@ -1062,6 +1076,8 @@ static void conf_profiles_inherit(void **state)
 	assert_int_equal(ml->system_binds.n, 2);
 	assert_string_equal(ml->system_binds.v[1], "/opt/cuda");
 	assert_int_equal(ml->etc_files.n, 8);
+	assert_int_equal(ml->job_profiles.n, 1);            /* not inherited from grader */
+	assert_string_equal(ml->job_profiles.v[0], "ml");
 	jr_conf_free(&c);
 }
 
@@ -1265,7 +1281,10 @@ static void apply_above_maximum(void **state)
 		 "job.conf:3: memory = 1000T is above the hpc profile's maximum 100%% of RAM (%s)",
 		 jr_format_size((uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE),
 				ram, sizeof(ram)));
-	apply_fails(&c, &req, NULL, want);
+	cli_init(&cli);
+	cli.profile.value = strdup("hpc");      /* the caller's choice */
+	apply_fails(&c, &req, &cli, want);
+	jr_jobreq_free(&cli);
 	jr_jobreq_free(&req);
 	jr_conf_free(&c);
 }
@@ -1331,7 +1350,7 @@ static void apply_bad_values(void **state)
 static void apply_unlimited_and_atomic(void **state)
 {
 	struct jr_job_extra extra;
-	struct jr_jobreq req;
+	struct jr_jobreq req, cli;
 	struct jr_spec spec;
 	struct jr_conf c;
 	struct jr_err err;
@@ -1342,8 +1361,11 @@ static void apply_unlimited_and_atomic(void **state)
 	job_ok("profile = hpc\ncommand = {\"./sim\"}\n"
 	       "limits { swap = unlimited cpus = unlimited cpu_time = unlimited memory = 16G }\n",
 	       &req);
+	cli_init(&cli);
+	cli.profile.value = strdup("hpc");
 	jr_spec_init(&spec);
-	apply_ok(&c, &req, NULL, &spec, &extra);
+	apply_ok(&c, &req, &cli, &spec, &extra);
+	jr_jobreq_free(&cli);
 	assert_int_equal(spec.cg.swap, JR_UNLIMITED);
 	assert_int_equal(spec.cg.cpus_milli, 0);
 	assert_int_equal(spec.cpu_time_usec, 0);
@@ -1364,6 +1386,87 @@ static void apply_unlimited_and_atomic(void **state)
 	jr_jobreq_free(&req);
 	jr_spec_free(&spec);
 	jr_job_extra_free(&extra);
+	jr_conf_free(&c);
+}
+
+/* Apply req (and cli) to a fresh spec, expect success under profile want, and check that
+ * the job got that profile's settings. */
+static void profile_picked(const struct jr_conf *c, const struct jr_jobreq *req,
+			   const struct jr_jobreq *cli, const char *want)
+{
+	struct jr_job_extra extra;
+	struct jr_spec spec;
+
+	memset(&extra, 0, sizeof(extra));
+	jr_spec_init(&spec);
+	apply_ok(c, req, cli, &spec, &extra);
+	assert_string_equal(extra.profile, want);
+	assert_int_equal(extra.max_entries, jr_conf_profile(c, want)->max_entries);
+	assert_int_equal(spec.disk_bytes, jr_conf_profile(c, want)->defaults[JR_L_DISK].value);
+	jr_spec_free(&spec);
+	jr_job_extra_free(&extra);
+}
+
+/* The caller decides the profile: a job config may only name one its caller's profile lists
+ * in job_profiles (by default only the caller's own). */
+static void apply_job_profiles(void **state)
+{
+	struct jr_jobreq req, own, cli;
+	struct jr_conf c;
+	struct jr_err err;
+
+	(void)state;
+	assert_int_equal(jr_conf_builtin(&c, &err), 0);
+	job_ok("shell = x\nlimits { memory = 1G }\nprofile = \"hpc\"\n", &req);
+	job_ok("profile = grader\nshell = x\n", &own);
+	/* hpc named by the job under the default (grader): refused, whatever it asks */
+	apply_fails(&c, &req, NULL, "job.conf:3: profile = \"hpc\" is not allowed for jobs of the "
+				    "grader profile (jobrun.conf: job_profiles)");
+	/* the same with --profile grader on the command line */
+	cli_init(&cli);
+	cli.profile.value = strdup("grader");
+	apply_fails(&c, &req, &cli, "job.conf:3: profile = \"hpc\" is not allowed for jobs of the "
+				    "grader profile (jobrun.conf: job_profiles)");
+	/* repeating the caller's own profile: allowed */
+	profile_picked(&c, &own, NULL, "grader");
+	profile_picked(&c, &own, &cli, "grader");
+	jr_jobreq_free(&cli);
+	/* --profile hpc on the command line (the caller's choice): allowed, and the job may
+	 * repeat it but not step down to grader either (hpc lists only hpc) */
+	cli_init(&cli);
+	cli.profile.value = strdup("hpc");
+	jr_strv_push(&cli.argv, "/bin/true");
+	profile_picked(&c, NULL, &cli, "hpc");
+	profile_picked(&c, &req, &cli, "hpc");
+	apply_fails(&c, &own, &cli, "job.conf:1: profile = \"grader\" is not allowed for jobs of "
+				    "the hpc profile (jobrun.conf: job_profiles)");
+	jr_jobreq_free(&cli);
+	jr_conf_free(&c);
+
+	/* grader lists hpc: its jobs may pick hpc (and still grader) */
+	assert_int_equal(parse_conf("profile grader {\n job_profiles = {\"grader\", \"hpc\"}\n}\n",
+				    &c, &err), 0);
+	assert_int_equal(jr_conf_profile(&c, "grader")->job_profiles_line, 2);
+	profile_picked(&c, &req, NULL, "hpc");
+	profile_picked(&c, &own, NULL, "grader");
+	jr_conf_free(&c);
+
+	/* a list without the profile itself still allows it; the default profile is the caller's */
+	assert_int_equal(parse_conf("default_profile = hpc\n"
+				    "profile ml { }\n"
+				    "profile hpc {\n job_profiles = {\"ml\"}\n}\n", &c, &err), 0);
+	profile_picked(&c, &req, NULL, "hpc");
+	apply_fails(&c, &own, NULL, "job.conf:1: profile = \"grader\" is not allowed for jobs of "
+				    "the hpc profile (jobrun.conf: job_profiles)");
+	jr_jobreq_free(&own);
+	job_ok("shell = x\nprofile = ml\n", &own);
+	profile_picked(&c, &own, NULL, "ml");
+	jr_jobreq_free(&own);
+	/* a name that is no profile at all */
+	job_ok("profile = nope\nshell = x\n", &own);
+	apply_fails(&c, &own, NULL, "job.conf:1: profile = nope: no such profile (grader, hpc, ml)");
+	jr_jobreq_free(&own);
+	jr_jobreq_free(&req);
 	jr_conf_free(&c);
 }
 
@@ -1434,6 +1537,7 @@ int main(void)
 		cmocka_unit_test(apply_bad_values),
 		cmocka_unit_test(apply_unlimited_and_atomic),
 		cmocka_unit_test(apply_conf_settings),
+		cmocka_unit_test(apply_job_profiles),
 	};
 
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
