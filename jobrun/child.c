@@ -84,13 +84,21 @@ static int bind_mount(const struct jr_step *s)
 	unsigned int rec = s->rec ? AT_RECURSIVE : 0;
 	int fd, r;
 
-	fd = open_tree(AT_FDCWD, s->src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec);
+	if (s->src_fd >= 0 && s->detached) { /* resolved once by the parent, copied there */
+		fd = s->src_fd;
+	} else if (s->src_fd >= 0) {
+		errno = EBADF; /* jr_plan_detach was not called: never fall back to the path */
+		return -1;
+	} else {
+		fd = open_tree(AT_FDCWD, s->src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec);
+	}
 	if (fd < 0)
 		return -1;
 	r = mount_setattr(fd, "", AT_EMPTY_PATH | rec, &attr, sizeof(attr));
 	if (r == 0)
 		r = move_mount(fd, "", AT_FDCWD, s->dst, MOVE_MOUNT_F_EMPTY_PATH);
-	close(fd);
+	if (fd != s->src_fd)
+		close(fd);
 	return r;
 }
 
@@ -127,6 +135,10 @@ static int run_step(const struct jr_step *s)
 		return write_file(s);
 	case JR_STEP_SYMLINK:
 		return symlink(s->src, s->dst);
+	case JR_STEP_MKNOD:
+		if (mknod(s->dst, S_IFCHR | s->mode, s->rdev) < 0)
+			return -1;
+		return chmod(s->dst, s->mode); /* mknod applies the umask */
 	case JR_STEP_BIND:
 		return bind_mount(s);
 	case JR_STEP_PIVOT:

@@ -2,6 +2,7 @@
  * carried (parsed by the helper, never by root), admission, and its outputs afterwards. */
 #define _GNU_SOURCE
 #include "job.h"
+#include "callerpath.h"
 #include "helper.h"
 #include "log.h"
 #include "seccomp.h"
@@ -26,6 +27,22 @@ static int refuse(struct jr_job *job, int r)
 	return r;
 }
 
+/* A file of the caller's that root reads for the job: resolved by callerpath.h's rule, and a
+ * regular file (a FIFO would block the unpack helper, a device would be read forever). */
+static int open_regular(const char *opt, const char *path, struct jr_err *err)
+{
+	struct stat st;
+	int fd = jr_cp_open(opt, path, JR_CP_FILE, err);
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return jr_err_set(err, EINVAL, "%s '%s' is not a regular file", opt, path);
+	}
+	return fd;
+}
+
 static int open_inputs(struct jr_job *job, struct jr_stage *st, struct jr_err *err)
 {
 	const struct jr_spec *spec = job->spec;
@@ -36,18 +53,14 @@ static int open_inputs(struct jr_job *job, struct jr_stage *st, struct jr_err *e
 		if (st->archive_fd < 0)
 			return jr_err_set(err, errno, "archive on stdin");
 	} else if (spec->archive) {
-		if (jr_path_trusted(spec->archive, "archive", err) < 0)
-			return -EPERM;
-		st->archive_fd = open(spec->archive, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		st->archive_fd = open_regular("archive", spec->archive, err);
 		if (st->archive_fd < 0)
-			return jr_err_set(err, errno, "open archive %s", spec->archive);
+			return st->archive_fd;
 	}
 	if (spec->job_conf) {
-		if (jr_path_trusted(spec->job_conf, "job config", err) < 0)
-			return -EPERM;
-		st->conf_fd = open(spec->job_conf, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		st->conf_fd = open_regular("--job-conf", spec->job_conf, err);
 		if (st->conf_fd < 0)
-			return jr_err_set(err, errno, "open job config %s", spec->job_conf);
+			return st->conf_fd;
 	}
 	return 0;
 }
@@ -157,6 +170,7 @@ static int open_job_stdin(struct jr_job *job, int *stdin_fd, struct jr_err *err)
 int jr_job_stage(struct jr_job *job, int *stdin_fd, struct jr_err *err)
 {
 	struct jr_spec *spec = job->spec;
+	char job_dir[4096];
 	struct jr_jobreq req;
 	bool have_req = false;
 	json_t *rep = NULL;
@@ -167,9 +181,10 @@ int jr_job_stage(struct jr_job *job, int *stdin_fd, struct jr_err *err)
 			       job->lease.uid, job->lease.uid, err);
 	if (!job->ws)
 		return -err->code;
-	job->ws_fd = open(job->ws, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snprintf(job_dir, sizeof(job_dir), "%s/job", job->ws);
+	job->ws_fd = open(job_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (job->ws_fd < 0)
-		return jr_err_set(err, errno, "open %s", job->ws);
+		return jr_err_set(err, errno, "open %s", job_dir);
 	r = unpack(job, &rep, err);
 	if (r == 0)
 		r = read_report(job, rep, &req, &have_req, err);
@@ -187,24 +202,28 @@ int jr_job_stage(struct jr_job *job, int *stdin_fd, struct jr_err *err)
 		job->outcome.rejected = r == -ENOSPC;
 		return r;
 	}
-	free(spec->workdir);
-	spec->workdir = strdup(job->ws);
-	if (!spec->workdir)
-		return jr_err_set(err, ENOMEM, "workspace");
+	if (spec->outputs.n) { /* the caller's directory, checked before the job runs */
+		job->out_dir_fd = jr_cp_open_dir_create("--output-dir", spec->output_dir, err);
+		if (job->out_dir_fd < 0)
+			return refuse(job, job->out_dir_fd);
+	}
 	if (spec->stdin_job && !spec->stdin_path)
 		return open_job_stdin(job, stdin_fd, err);
 	return 0;
 }
+
+/* Outputs are collected within this bound (the job's wall time does not cover them). */
+#define COLLECT_MS 30000
 
 void jr_job_collect(struct jr_job *job)
 {
 	const struct jr_spec *spec = job->spec;
 	struct jr_err err;
 
-	if (job->ws_fd < 0 || !spec->outputs.n || job->outputs.v)
+	if (job->ws_fd < 0 || job->out_dir_fd < 0 || !spec->outputs.n || job->outputs.v)
 		return;
 	jr_err_clear(&err);
-	if (jr_collect(job->ws_fd, &spec->outputs, spec->output_dir, spec->output_limit,
+	if (jr_collect(job->ws_fd, &spec->outputs, job->out_dir_fd, spec->output_limit, COLLECT_MS,
 		       &job->outputs, &err) < 0 && !job->outcome.internal_error) {
 		job->outcome.internal_error = true;
 		snprintf(job->outcome.message, sizeof(job->outcome.message), "outputs: %s",
@@ -219,6 +238,9 @@ void jr_job_unstage(struct jr_job *job)
 	if (job->ws_fd >= 0)
 		close(job->ws_fd);
 	job->ws_fd = -1;
+	if (job->out_dir_fd >= 0)
+		close(job->out_dir_fd);
+	job->out_dir_fd = -1;
 	jr_err_clear(&err);
 	if (job->ws && jr_ws_destroy(job->ws, &err) < 0)
 		jr_error("job=%s %s", job->spec->id, err.msg);

@@ -1,10 +1,12 @@
 /* job.c - the job state machine. */
 #define _GNU_SOURCE
 #include "job.h"
+#include "callerpath.h"
 #include "child.h"
 #include "helper.h"
 #include "log.h"
 #include "proto.h"
+#include "quota.h"
 #include "scratch.h"
 #include "seccomp.h"
 
@@ -86,47 +88,6 @@ static int build_init_argv(struct jr_job *job)
 	return r ? -ENOMEM : 0;
 }
 
-int jr_path_trusted(const char *path, const char *what, struct jr_err *err)
-{
-	char buf[PATH_MAX];
-	struct stat st;
-	size_t i, n = strlen(path);
-
-	if (n >= sizeof(buf))
-		return jr_err_set(err, ENAMETOOLONG, "%s %s", what, path);
-	memcpy(buf, path, n + 1);
-	for (i = 1; i <= n; i++) {
-		if (buf[i] != '/' && buf[i] != '\0')
-			continue;
-		buf[i] = '\0';
-		if (lstat(buf, &st) == 0 && st.st_uid != geteuid() &&
-		    (S_ISLNK(st.st_mode) || (i == n && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))))
-			return jr_err_set(err, EPERM, "%s %s: %s is a symlink or special file of uid %u",
-					  what, path, buf, (unsigned)st.st_uid);
-		buf[i] = path[i];
-	}
-	return 0;
-}
-
-/* Where the job's output goes: a file of the caller's, or a copy of jobrun's own fd. */
-static int open_dest(const char *path, int own_fd, struct jr_err *err)
-{
-	int fd;
-
-	if (!path) {
-		fd = fcntl(own_fd, F_DUPFD_CLOEXEC, 3);
-		if (fd < 0)
-			return jr_err_set(err, errno, "dup fd %d", own_fd);
-		return fd;
-	}
-	if (jr_path_trusted(path, "output file", err) < 0)
-		return -EPERM;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
-	if (fd < 0)
-		return jr_err_set(err, errno, "open output file %s", path);
-	return fd;
-}
-
 struct launch_fds {
 	int init, seccomp, in;
 	int status[2], out[2], err[2];
@@ -152,59 +113,96 @@ static void close_launch_fds(struct launch_fds *f)
 	close_fd(&f->err[1]);
 }
 
-/* Caller's files: a problem with them rejects the job (RJ), it is not jobrun's fault. */
+/* Where the job's stdout and stderr go: files of the caller's (callerpath.h: created beside
+ * and renamed into place, never through a job's symlink), or jobrun's own descriptors; one
+ * file named twice is written once, in order (as `>f 2>&1`). */
+static int open_sinks(struct jr_job *job, struct jr_err *err)
+{
+	const struct jr_spec *spec = job->spec;
+	struct jr_cp_dest out = { .dirfd = -1, .fd = -1 }, errd = { .dirfd = -1, .fd = -1 };
+	int r;
+
+	/* When the result goes to jobrun's stdout, the job's stdout must not: a job could print
+	 * a forged result before the real one, or half a JSON document that spoils it. */
+	r = jr_cp_dest_init(&out, "--stdout", spec->stdout_path ? spec->stdout_path :
+					      spec->result_path ? "/dev/stdout" : "/dev/stderr", err);
+	if (r == 0)
+		r = jr_cp_dest_init(&errd, "--stderr",
+				    spec->stderr_path ? spec->stderr_path : "/dev/stderr", err);
+	if (r == 0)
+		r = job->out_dest = jr_cp_dest_stream(&out, err);
+	if (r >= 0 && jr_cp_dest_same(&out, &errd)) {
+		r = job->err_dest = fcntl(job->out_dest, F_DUPFD_CLOEXEC, 3);
+		if (r < 0)
+			jr_err_set(err, errno, "--stderr");
+	} else if (r >= 0) {
+		r = job->err_dest = jr_cp_dest_stream(&errd, err);
+	}
+	jr_cp_dest_free(&out);
+	jr_cp_dest_free(&errd);
+	return r < 0 ? r : 0;
+}
+
+/* Caller's files: a problem with them rejects the job (RJ), it is not jobrun's fault. Each
+ * path is resolved once (callerpath.h); only descriptors are used from here on. */
 static int open_caller_files(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
 {
 	const struct jr_spec *spec = job->spec;
-	const char *in = spec->stdin_path ? spec->stdin_path : "/dev/null";
 	struct stat st;
 
-	if (jr_path_trusted(in, "stdin file", err) < 0)
-		return -EPERM;
-	f->in = open(in, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	f->in = jr_cp_open("--stdin", spec->stdin_path ? spec->stdin_path : "/dev/null",
+			   JR_CP_FILE, err);
 	if (f->in < 0)
-		return jr_err_set(err, errno, "open stdin file %s", in);
+		return f->in;
 	if (fstat(f->in, &st) < 0 || S_ISDIR(st.st_mode))
-		return jr_err_set(err, EISDIR, "stdin file %s", in);
-	fcntl(f->in, F_SETFL, 0);
-	if (spec->workdir && stat(spec->workdir, &st) < 0)
-		return jr_err_set(err, errno, "working directory %s", spec->workdir);
-	if (spec->workdir && !S_ISDIR(st.st_mode))
-		return jr_err_set(err, ENOTDIR, "working directory %s", spec->workdir);
-	/* When the result goes to jobrun's stdout, the job's stdout must not: a job could print
-	 * a forged result before the real one, or half a JSON document that spoils it. */
-	job->out_dest = open_dest(spec->stdout_path, spec->result_path ? 1 : 2, err);
-	if (job->out_dest < 0)
-		return job->out_dest;
-	job->err_dest = open_dest(spec->stderr_path, 2, err);
-	if (job->err_dest < 0)
-		return job->err_dest;
-	return 0;
+		return jr_err_set(err, EISDIR, "--stdin '%s'", spec->stdin_path);
+	if (spec->workdir) {
+		job->workdir_fd = jr_cp_open("--dir", spec->workdir, JR_CP_DIR, err);
+		if (job->workdir_fd < 0)
+			return job->workdir_fd;
+	}
+	if (spec->scratch) {
+		job->scratch_base_fd = jr_cp_open("--scratch", spec->scratch, JR_CP_DIR, err);
+		if (job->scratch_base_fd < 0)
+			return job->scratch_base_fd;
+	}
+	return open_sinks(job, err);
 }
 
-/* The whole disks under the system binds and the scratch directory: what I/O limits govern
- * (a tmpfs has no block device). */
+static void add_io_dev(struct jr_job *job, const char *path)
+{
+	struct jr_io_dev d;
+	unsigned k;
+
+	if (jr_cg_io_dev_of(path, &d) < 0)
+		return;
+	for (k = 0; k < job->lim.ndevs; k++)
+		if (job->lim.devs[k].major == d.major && job->lim.devs[k].minor == d.minor)
+			return;
+	if (k < JR_IO_MAX_DEVS)
+		job->lim.devs[job->lim.ndevs++] = d;
+}
+
+/* The whole disks under the system binds, the --dir and the scratch directory: what I/O
+ * limits govern (a tmpfs has no block device). The caller's directories by descriptor. */
 static int find_io_devs(struct jr_job *job, struct jr_err *err)
 {
 	const struct jr_spec *spec = job->spec;
-	struct jr_io_dev d;
-	size_t i, n = spec->sys_binds.n + 1;
-	unsigned k;
+	const int fds[2] = { job->workdir_fd, job->scratch_fd };
+	char fdpath[64];
+	size_t i;
 
-	for (i = 0; i < n; i++) {
-		const char *p = i < spec->sys_binds.n ? spec->sys_binds.v[i] : job->scratch_dir;
-
-		if (!p || jr_cg_io_dev_of(p, &d) < 0)
+	for (i = 0; i < spec->sys_binds.n; i++)
+		add_io_dev(job, spec->sys_binds.v[i]);
+	for (i = 0; i < 2; i++) {
+		if (fds[i] < 0)
 			continue;
-		for (k = 0; k < job->lim.ndevs; k++)
-			if (job->lim.devs[k].major == d.major && job->lim.devs[k].minor == d.minor)
-				break;
-		if (k == job->lim.ndevs && k < JR_IO_MAX_DEVS)
-			job->lim.devs[job->lim.ndevs++] = d;
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fds[i]);
+		add_io_dev(job, fdpath);
 	}
 	if (!job->lim.ndevs)
-		return jr_err_set(err, ENODEV, "I/O limits: no block device under the system binds "
-				  "or the scratch directory (a tmpfs has none)");
+		return jr_err_set(err, ENODEV, "I/O limits: no block device under the system binds, "
+				  "--dir or the scratch directory (a tmpfs has none)");
 	return 0;
 }
 
@@ -299,6 +297,32 @@ static int stage(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
 	return r;
 }
 
+/* The job's directory in the caller's --scratch, limited to the job's disk limit by a user
+ * quota for its uid (quota.h): a file system without quotas is refused (RJ). */
+static int make_scratch(struct jr_job *job, struct jr_err *err)
+{
+	const struct jr_spec *spec = job->spec;
+	int r;
+
+	job->scratch_fd = jr_scratch_create(job->scratch_base_fd, spec->id, job->lease.slot,
+					    job->lease.uid, job->lease.uid, job->scratch_name,
+					    sizeof(job->scratch_name), err);
+	if (job->scratch_fd < 0)
+		return job->scratch_fd;
+	if (asprintf(&job->scratch_dir, "%s/%s", spec->scratch, job->scratch_name) < 0) {
+		job->scratch_dir = NULL;
+		return jr_err_set(err, ENOMEM, "scratch");
+	}
+	r = jr_quota_set(job->scratch_fd, job->lease.uid, spec->disk_bytes,
+			 spec->disk_bytes / 4096 + 1024, err);
+	job->scratch_quota = r == 0;
+	if (r < 0) {
+		jr_err_wrap(err, "--scratch '%s'", spec->scratch);
+		job->outcome.rejected = r == -ENOTSUP;
+	}
+	return r;
+}
+
 static int prepare(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
 {
 	const struct jr_spec *spec = job->spec;
@@ -313,15 +337,17 @@ static int prepare(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
 	snprintf(scratch, sizeof(scratch), "%s/scratch", spec->runtime_dir);
 	if (make_dir(root, err) < 0 || make_dir(scratch, err) < 0)
 		return -err->code;
+	memset(&ids, 0, sizeof(ids));
 	ids.uid = job->lease.uid;
 	ids.gid = job->lease.uid;
-	ids.scratch_dir = NULL;
+	ids.workdir_fd = job->workdir_fd;
+	ids.scratch_fd = -1;
 	if (spec->scratch) {
-		job->scratch_dir = jr_scratch_create(spec->scratch, spec->id, job->lease.slot,
-						     ids.uid, ids.gid, err);
-		if (!job->scratch_dir)
-			return -err->code;
+		r = make_scratch(job, err);
+		if (r < 0)
+			return r;
 		ids.scratch_dir = job->scratch_dir;
+		ids.scratch_fd = job->scratch_fd;
 	}
 	r = prepare_cgroup(job, err);
 	if (r < 0)
@@ -330,6 +356,7 @@ static int prepare(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
 		r = stage(job, f, err);
 		if (r < 0)
 			return r;
+		ids.storage = job->ws; /* /job, /tmp, /dev/shm: the workspace's one tmpfs */
 	}
 	r = jr_plan_build(&job->plan, spec, &ids, root, scratch, err);
 	if (r < 0) {
@@ -337,6 +364,9 @@ static int prepare(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
 		job->outcome.rejected = err->code == 0;
 		return r;
 	}
+	r = jr_plan_detach(&job->plan, err);
+	if (r < 0)
+		return r;
 	if (build_init_argv(job) < 0)
 		return jr_err_set(err, ENOMEM, "jobrun-init arguments");
 	f->init = jr_helper_open("jobrun-init", err);
@@ -439,6 +469,23 @@ static void settle_cgroup(struct jr_job *job)
 			&job->outcome.oom_host);
 }
 
+/* After the job's PID 1 is dead, what its pipes still hold goes out within this time; a
+ * destination that does not take it (a FIFO nobody reads) is given up on (undelivered_bytes
+ * in the result), so that a caller's stalled reader never holds the job's result back. */
+#define DRAIN_MS 2000
+
+static void drain_cb(uv_timer_t *t)
+{
+	struct jr_job *job = t->data;
+
+	if (job->state != JR_JOB_DRAINING)
+		return;
+	jr_warn("job=%s its output's destination did not take the rest for %d ms: given up",
+		job->spec->id, DRAIN_MS);
+	jr_pump_abandon(&job->out); /* each calls maybe_finish through pump_eof_cb */
+	jr_pump_abandon(&job->err);
+}
+
 static void exit_cb(uv_poll_t *h, int status, int events)
 {
 	struct jr_job *job = h->data;
@@ -463,6 +510,8 @@ static void exit_cb(uv_poll_t *h, int status, int events)
 	read_status(job);
 	job->state = JR_JOB_DRAINING;
 	settle_cgroup(job);
+	if (!(job->out.eof && job->err.eof)) /* a destination that does not take the rest */
+		uv_timer_start(&job->timer, drain_cb, DRAIN_MS, 0);
 	maybe_finish(job);
 }
 
@@ -630,7 +679,8 @@ void jr_job_start(struct jr_job *job, uv_loop_t *loop, struct jr_spec *spec,
 	job->done_cb = done_cb;
 	job->pidfd = job->status_fd = job->out_dest = job->err_dest = -1;
 	job->lease.fd = -1;
-	job->ws_fd = -1;
+	job->ws_fd = job->workdir_fd = job->out_dir_fd = -1;
+	job->scratch_base_fd = job->scratch_fd = -1;
 	job->admit = admit;
 	job->out.data = job->err.data = job;
 	job->result.out.limit = job->result.err.limit = spec->output_limit;
@@ -661,15 +711,30 @@ void jr_job_start(struct jr_job *job, uv_loop_t *loop, struct jr_spec *spec,
  * inode tables, journal) in pages charged to the job's memcg. Dirty pages cannot be reclaimed
  * before the rmdir, and the removed memcg would linger as a dying one (measured: every other
  * --scratch job): write them back first. */
-static void sync_scratch(const char *base)
+static void release_scratch(struct jr_job *job)
 {
-	int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct jr_err err;
+	char fdpath[64];
+	int fd;
 
-	if (fd < 0)
-		return;
-	if (syncfs(fd) < 0)
-		jr_warn("sync %s: %s", base, strerror(errno));
-	close(fd);
+	jr_err_clear(&err);
+	if (job->scratch_fd >= 0) {
+		close_fd(&job->scratch_fd);
+		if (jr_scratch_remove(job->scratch_base_fd, job->scratch_name, &err) < 0)
+			jr_error("job=%s %s", job->spec->id, err.msg);
+		if (job->scratch_quota &&
+		    jr_quota_clear(job->scratch_base_fd, job->lease.uid, &err) < 0)
+			jr_error("job=%s %s", job->spec->id, err.msg);
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", job->scratch_base_fd);
+		fd = open(fdpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0 && syncfs(fd) < 0)
+			jr_warn("sync %s: %s", job->spec->scratch, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	close_fd(&job->scratch_base_fd);
+	free(job->scratch_dir);
+	job->scratch_dir = NULL;
 }
 
 /* Last: the scratch directory (its page cache is charged to the job), then the cgroup. A
@@ -679,12 +744,7 @@ static void release_cgroup(struct jr_job *job)
 	struct jr_err err;
 
 	jr_err_clear(&err);
-	if (job->scratch_dir && jr_scratch_remove(job->scratch_dir, &err) < 0)
-		jr_error("job=%s %s", job->spec->id, err.msg);
-	if (job->scratch_dir)
-		sync_scratch(job->spec->scratch);
-	free(job->scratch_dir);
-	job->scratch_dir = NULL;
+	release_scratch(job);
 	if (!job->have_cg)
 		return;
 	if (job->cg_dirty) {
@@ -711,6 +771,7 @@ static void closed_cb(uv_handle_t *h)
 	close_fd(&job->status_fd);
 	close_fd(&job->out_dest);
 	close_fd(&job->err_dest);
+	close_fd(&job->workdir_fd);
 	jr_job_unstage(job); /* the workspace's pages are the job's: before its cgroup goes */
 	release_cgroup(job);
 	jr_uid_release(&job->lease);
@@ -731,11 +792,8 @@ static void close_handle(struct jr_job *job, uv_handle_t *h)
 
 static void close_pump(struct jr_job *job, struct jr_pump *p)
 {
-	if (p->open) {
-		p->pipe.data = job;
-		job->closing++;
-		jr_pump_close(p, closed_cb);
-	}
+	p->pipe.data = job;
+	job->closing += jr_pump_close(p, closed_cb);
 }
 
 /* The one finish path: decide, then release everything; done_cb when the last handle closed. */

@@ -48,7 +48,9 @@ struct jr_job {
 	struct jr_spec *spec;      /* the job's final spec is known only after its config */
 	const struct jr_admit *admit;
 	char *ws;              /* the workspace of a tarball job (host path), or NULL */
-	int ws_fd;
+	int ws_fd;             /* its job/ directory (what the job sees at /job) */
+	int workdir_fd;        /* the caller's --dir (O_PATH), or -1 */
+	int out_dir_fd;        /* the caller's --output-dir (O_PATH), or -1 */
 	struct jr_unpacked unpacked;
 	struct jr_outputs outputs;  /* freed by the owner after done_cb (jr_outputs_free) */
 	enum jr_job_state state;
@@ -70,7 +72,11 @@ struct jr_job {
 	bool cg_dirty;         /* the cgroup would not empty: keep it, quarantine the uid */
 	struct jr_cg_limits lim; /* spec's limits plus the devices found at launch */
 	unsigned ncpu;         /* most CPUs the job can burn at once */
-	char *scratch_dir;
+	char *scratch_dir;     /* base/name, for messages and the result */
+	int scratch_base_fd;   /* the caller's --scratch (O_PATH), or -1 */
+	int scratch_fd;        /* the job's directory in it, or -1 */
+	char scratch_name[128];
+	bool scratch_quota;    /* the job's uid has a quota there (cleared after) */
 	struct jr_pump out, err;
 	int closing;           /* handles whose close callback is pending */
 	uint64_t t0;           /* uv_hrtime() at launch */
@@ -91,15 +97,6 @@ int jr_job_stage(struct jr_job *job, int *stdin_fd, struct jr_err *err);
 /* After the job's PID 1 is dead: copy its outputs (result: job->outputs). */
 void jr_job_collect(struct jr_job *job);
 void jr_job_unstage(struct jr_job *job);
-
-/* A caller's file (--stdin, --stdout, --stderr, --result) may lie in a directory a job could
- * write (its --dir, in this run or an earlier one). 0 when every symlink along path, and the
- * file itself unless it is a regular file, belongs to root; else -EPERM with err set. */
-int jr_path_trusted(const char *path, const char *what, struct jr_err *err);
-
-/* A caller's path (stdin, stdout, result, archive...) is opened as root: every symlink on the
- * way and the file itself must be root's, or a job could have planted them. */
-int jr_path_trusted(const char *path, const char *what, struct jr_err *err);
 
 /* Stop a running job: kill it and finish with verdict XX and this message. */
 void jr_job_cancel(struct jr_job *job, const char *why);

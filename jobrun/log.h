@@ -5,6 +5,9 @@
 enum jr_log_level { JR_LOG_ERROR, JR_LOG_WARN, JR_LOG_INFO, JR_LOG_DEBUG };
 
 void jr_log_set_level(enum jr_log_level level);
+/* Log to fd instead of 2 (a non-blocking descriptor of jobrun's stderr: lines a full pipe
+ * does not take are dropped and counted, never waited for). */
+void jr_log_set_fd(int fd);
 void jr_log(enum jr_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -1,6 +1,7 @@
 /* plan.c - build the list of steps that make a job's root. Runs in the parent. */
 #define _GNU_SOURCE
 #include "plan.h"
+#include "callerpath.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -10,13 +11,22 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define ATTR_RO (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)
 #define ATTR_RW (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)
 #define ATTR_DEV (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC)
 
-static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom" };
+/* Made as device nodes on /dev's own tmpfs (not bound from the host's devtmpfs, whose mount
+ * line in /proc/self/mountinfo would tell the job the host's memory size). */
+static const struct {
+	const char *name;
+	unsigned major, minor;
+} dev_nodes[] = {
+	{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 },
+	{ "urandom", 1, 9 },
+};
 
 static const char *const dev_links[][2] = {
 	{ "fd", "/proc/self/fd" },
@@ -41,6 +51,7 @@ static struct jr_step *push(struct jr_plan *plan, enum jr_step_kind kind)
 	s = &plan->steps[plan->n++];
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
+	s->src_fd = -1;
 	return s;
 }
 
@@ -164,8 +175,24 @@ static int covered(const struct jr_plan *plan, const char *host)
 	return 0;
 }
 
+/* The plan owns fd from now on. */
+static int keep_fd(struct jr_plan *plan, int fd)
+{
+	int *v = realloc(plan->fds, (plan->nfds + 1) * sizeof(*v));
+
+	if (!v) {
+		close(fd);
+		return -ENOMEM;
+	}
+	plan->fds = v;
+	plan->fds[plan->nfds++] = fd;
+	return 0;
+}
+
 /* Mirror host path `host` at the same place under root: a symlink stays a symlink, a directory
- * is bound recursively, anything else is bound as a file. Missing and optional: skipped. */
+ * is bound recursively, anything else is bound as a file. Missing and optional: skipped. The
+ * path is resolved once into a descriptor by the caller-path rule (a symlink planted by a job
+ * is never followed), and the bind is made from that descriptor. */
 static int add_host_path(struct jr_plan *plan, const struct jr_ids *ids, const char *root,
 			 const char *host, unsigned long long attr, int optional,
 			 struct jr_err *err)
@@ -175,7 +202,7 @@ static int add_host_path(struct jr_plan *plan, const struct jr_ids *ids, const c
 	const char *dst;
 	struct stat st;
 	const char *own;
-	ssize_t n;
+	int fd, r;
 
 	if (!normal_path(host))
 		return jr_err_set(err, 0, "bind source '%s' must be an absolute, normal path", host);
@@ -184,18 +211,19 @@ static int add_host_path(struct jr_plan *plan, const struct jr_ids *ids, const c
 		return jr_err_set(err, 0, "bind source '%s' would cover the job's own %s", host, own);
 	if (covered(plan, host))
 		return 0; /* already visible, read-only, through a bind of a parent directory */
-	if (lstat(host, &st) < 0) {
-		if (errno == ENOENT && optional)
+	r = jr_cp_bind_source("bind source", host, &fd, &st, target, sizeof(target), err);
+	if (r < 0) {
+		if (err->code == ENOENT && optional)
 			return 0;
-		return jr_err_set(err, errno, "bind source '%s'", host);
+		if (err->code != ENOENT && err->code != ENOTDIR)
+			err->code = 0; /* refused by the rule: the caller's doing (RJ) */
+		return r;
 	}
+	if (fd >= 0 && keep_fd(plan, fd) < 0)
+		return nomem(err);
 	if (add_parents(plan, root, host) < 0 || !(dst = str(plan, "%s%s", root, host)))
 		return nomem(err);
-	if (S_ISLNK(st.st_mode)) {
-		n = readlink(host, target, sizeof(target) - 1);
-		if (n < 0)
-			return jr_err_set(err, errno, "readlink '%s'", host);
-		target[n] = '\0';
+	if (r == 1) {
 		s = push(plan, JR_STEP_SYMLINK);
 		if (!s || !(s->src = str(plan, "%s", target)))
 			return nomem(err);
@@ -216,6 +244,7 @@ static int add_host_path(struct jr_plan *plan, const struct jr_ids *ids, const c
 	s = push(plan, JR_STEP_BIND);
 	if (!s || !(s->src = str(plan, "%s", host)))
 		return nomem(err);
+	s->src_fd = fd;
 	s->dst = dst;
 	s->attr = attr;
 	s->rec = S_ISDIR(st.st_mode);
@@ -256,6 +285,7 @@ static int add_bind(struct jr_plan *plan, const char *src, const char *dst,
 	if (!s || !src || !dst)
 		return -ENOMEM;
 	s->src = src;
+	s->src_fd = -1;
 	s->dst = dst;
 	s->attr = attr;
 	s->rec = rec;
@@ -282,6 +312,8 @@ static int plan_scratch(struct jr_plan *plan, const struct jr_spec *spec,
 {
 	unsigned long long inodes = spec->disk_bytes / 4096 + 1024;
 
+	if (ids->storage)
+		return 0; /* the workspace: one tmpfs of the job's disk limit, job/ tmp/ shm/ made */
 	if (add_tmpfs(plan, scratch,
 		      str(plan, "size=%llu,nr_inodes=%llu,mode=0755",
 			  (unsigned long long)spec->disk_bytes, inodes),
@@ -332,11 +364,12 @@ static int plan_dev(struct jr_plan *plan, const char *root, const char *scratch)
 		      MS_NOSUID | MS_NOEXEC) < 0)
 		return -ENOMEM;
 	for (i = 0; i < sizeof(dev_nodes) / sizeof(dev_nodes[0]); i++) {
-		const char *dst = str(plan, "%s/dev/%s", root, dev_nodes[i]);
+		struct jr_step *s = push(plan, JR_STEP_MKNOD);
 
-		if (add_file(plan, dst, "", 0666) < 0 ||
-		    add_bind(plan, str(plan, "/dev/%s", dev_nodes[i]), dst, ATTR_DEV, 0) < 0)
+		if (!s || !(s->dst = str(plan, "%s/dev/%s", root, dev_nodes[i].name)))
 			return -ENOMEM;
+		s->mode = 0666;
+		s->rdev = makedev(dev_nodes[i].major, dev_nodes[i].minor);
 	}
 	for (i = 0; i < sizeof(dev_links) / sizeof(dev_links[0]); i++)
 		if (add_simple(plan, JR_STEP_SYMLINK, dev_links[i][1],
@@ -375,8 +408,11 @@ static int plan_root(struct jr_plan *plan, const struct jr_spec *spec, const str
 	if (add_mkdir(plan, str(plan, "%s/job", root), 0755, 0, 0) < 0 ||
 	    add_bind(plan, spec->workdir ? str(plan, "%s", spec->workdir)
 					 : str(plan, "%s/job", scratch),
-		     str(plan, "%s/job", root), ATTR_RW, 1) < 0 ||
-	    add_mkdir(plan, str(plan, "%s/tmp", root), 0755, 0, 0) < 0 ||
+		     str(plan, "%s/job", root), ATTR_RW, 1) < 0)
+		return nomem(err);
+	if (spec->workdir)
+		plan->steps[plan->n - 1].src_fd = ids->workdir_fd > 2 ? ids->workdir_fd : -1;
+	if (add_mkdir(plan, str(plan, "%s/tmp", root), 0755, 0, 0) < 0 ||
 	    add_bind(plan, str(plan, "%s/tmp", scratch), str(plan, "%s/tmp", root), ATTR_RW, 0) < 0)
 		return nomem(err);
 	if (ids->scratch_dir &&
@@ -384,6 +420,8 @@ static int plan_root(struct jr_plan *plan, const struct jr_spec *spec, const str
 	     add_bind(plan, str(plan, "%s", ids->scratch_dir), str(plan, "%s/scratch", root),
 		      ATTR_RW, 0) < 0))
 		return nomem(err);
+	if (ids->scratch_dir)
+		plan->steps[plan->n - 1].src_fd = ids->scratch_fd > 2 ? ids->scratch_fd : -1;
 	return 0;
 }
 
@@ -396,7 +434,7 @@ int jr_plan_build(struct jr_plan *plan, const struct jr_spec *spec, const struct
 	/* Steps keep pointers: root and scratch are the caller's (stack) buffers, gone by the
 	 * time the clone child runs the plan. The plan owns a copy. */
 	root = str(plan, "%s", root);
-	scratch = str(plan, "%s", scratch);
+	scratch = ids->storage ? str(plan, "%s", ids->storage) : str(plan, "%s", scratch);
 	if (!root || !scratch) {
 		r = nomem(err);
 		goto out_free;
@@ -423,6 +461,31 @@ out_free:
 	return r;
 }
 
+/* Each bind from a descriptor: a detached copy of the tree, made here in jobrun's own mount
+ * namespace (open_tree clones only mounts of the caller's namespace: the clone child, in a
+ * new one, could not), moved into place by the child. */
+int jr_plan_detach(struct jr_plan *plan, struct jr_err *err)
+{
+	size_t i;
+	int fd;
+
+	for (i = 0; i < plan->n; i++) {
+		struct jr_step *s = &plan->steps[i];
+
+		if (s->kind != JR_STEP_BIND || s->src_fd < 0)
+			continue;
+		fd = open_tree(s->src_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+					      (s->rec ? AT_RECURSIVE : 0));
+		if (fd < 0)
+			return jr_err_set(err, errno, "copy the mount tree of %s", s->src);
+		if (keep_fd(plan, fd) < 0)
+			return nomem(err);
+		s->src_fd = fd;
+		s->detached = 1;
+	}
+	return 0;
+}
+
 void jr_plan_describe(const struct jr_plan *plan, size_t i, char *buf, size_t len)
 {
 	const struct jr_step *s;
@@ -441,6 +504,7 @@ void jr_plan_describe(const struct jr_plan *plan, size_t i, char *buf, size_t le
 	case JR_STEP_MKDIR: snprintf(buf, len, "create directory %s", s->dst); break;
 	case JR_STEP_FILE: snprintf(buf, len, "create file %s", s->dst); break;
 	case JR_STEP_SYMLINK: snprintf(buf, len, "symlink %s -> %s", s->dst, s->src); break;
+	case JR_STEP_MKNOD: snprintf(buf, len, "create device %s", s->dst); break;
 	case JR_STEP_BIND: snprintf(buf, len, "bind %s at %s", s->src, s->dst); break;
 	case JR_STEP_PIVOT: snprintf(buf, len, "pivot_root into %s", s->dst); break;
 	case JR_STEP_SETATTR: snprintf(buf, len, "set mount attributes on %s", s->dst); break;
@@ -449,6 +513,11 @@ void jr_plan_describe(const struct jr_plan *plan, size_t i, char *buf, size_t le
 
 void jr_plan_free(struct jr_plan *plan)
 {
+	size_t i;
+
+	for (i = 0; i < plan->nfds; i++)
+		close(plan->fds[i]);
+	free(plan->fds);
 	free(plan->steps);
 	jr_strv_free(&plan->strings);
 	memset(plan, 0, sizeof(*plan));

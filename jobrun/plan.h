@@ -19,6 +19,7 @@ enum jr_step_kind {
 	JR_STEP_MKDIR,     /* mkdir dst mode, chown uid:gid */
 	JR_STEP_FILE,      /* create dst (mode) holding len bytes of src */
 	JR_STEP_SYMLINK,   /* symlink dst -> src */
+	JR_STEP_MKNOD,     /* character device dst (mode), number rdev */
 	JR_STEP_BIND,      /* bind src at dst (recursive if rec), mount attributes attr */
 	JR_STEP_PIVOT,     /* pivot_root into dst, detach the old root */
 	JR_STEP_SETATTR,   /* set mount attributes attr on the mount at dst (not recursive) */
@@ -36,26 +37,42 @@ struct jr_step {
 	uid_t uid;
 	gid_t gid;
 	int rec;
+	dev_t rdev;        /* JR_STEP_MKNOD */
+	int src_fd;        /* JR_STEP_BIND: bind from this O_PATH descriptor (not src), or -1 */
+	int detached;      /* ... which jr_plan_detach made a detached mount tree */
 };
 
 struct jr_plan {
 	struct jr_step *steps;
 	size_t n, cap;
 	struct jr_strv strings; /* owns every string the steps point to */
+	int *fds;               /* owns the bind sources' descriptors */
+	size_t nfds;
 };
 
 /* Identity of the job inside the sandbox. */
 struct jr_ids {
 	uid_t uid;
 	gid_t gid;
-	const char *scratch_dir; /* host directory bound at /scratch, or NULL */
+	const char *scratch_dir; /* host directory bound at /scratch, or NULL (for messages) */
+	/* Descriptors (O_PATH) the binds are made from; only one above 2 counts (0-2 are stdio,
+	 * never ours), else the path string is bound (the unit tests, without root). */
+	int scratch_fd;          /* of scratch_dir */
+	int workdir_fd;          /* of spec->workdir, the caller's --dir bound at /job */
+	const char *storage;     /* a mounted workspace holding job/, tmp/, shm/ (a tarball
+				  * job's): used instead of a new tmpfs; or NULL */
 };
 
 /* Build the plan for spec: root and scratch are empty host directories to mount on (inside the
- * child's private mount namespace only). Host paths are examined here (lstat), so the plan
- * mirrors symlinks like /bin -> usr/bin and skips default binds that do not exist. */
+ * child's private mount namespace only). Host paths are resolved here, once, into descriptors
+ * (callerpath.h: a job's symlink is never followed), so the plan mirrors symlinks like
+ * /bin -> usr/bin, binds from descriptors, and skips default binds that do not exist. */
 int jr_plan_build(struct jr_plan *plan, const struct jr_spec *spec, const struct jr_ids *ids,
 		  const char *root, const char *scratch, struct jr_err *err);
+
+/* Before the clone: turn every bind from a descriptor into a detached copy of its mount tree
+ * (open_tree OPEN_TREE_CLONE, root only), which the child moves into place. */
+int jr_plan_detach(struct jr_plan *plan, struct jr_err *err);
 
 /* The place under the job's root that jobrun makes itself and that host path would cover or
  * be hidden by (/, /etc and its generated files, /tmp, /job, /dev, /proc, /scratch when the

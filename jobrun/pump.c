@@ -1,8 +1,11 @@
-/* pump.c - output pumps on the loop. */
+/* pump.c - output pumps on the loop. Nothing here blocks: a destination that does not take
+ * more (a full pipe, a FIFO nobody reads, a stopped terminal) pauses the pump, and the job
+ * then waits on its own full pipe while its limits keep running. */
 #include "pump.h"
 
 #include <errno.h>
-#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 size_t jr_stream_take(struct jr_stream *s, size_t n)
@@ -16,26 +19,71 @@ size_t jr_stream_take(struct jr_stream *s, size_t n)
 	return pass;
 }
 
-/* Blocking write of everything (the destination is a file or jobrun's own stdout/stderr). */
-static int write_all(int fd, const char *buf, size_t len)
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+
+/* Write what is pending without blocking: 0 when all of it went, 1 when dest_fd is full. */
+static int flush(struct jr_pump *p)
 {
-	while (len) {
-		ssize_t n = write(fd, buf, len);
+	while (p->pend_len) {
+		const char *b = p->buf + p->pend_off;
+		ssize_t n = p->is_sock ? send(p->dest_fd, b, p->pend_len, MSG_DONTWAIT | MSG_NOSIGNAL)
+				       : write(p->dest_fd, b, p->pend_len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-
-			poll(&pfd, 1, -1);
-			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 1;
+		if (n < 0) {
+			p->write_errno = errno;
+			p->pend_len = 0;
+			return 0;
 		}
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
+		p->pend_off += (size_t)n;
+		p->pend_len -= (size_t)n;
 	}
 	return 0;
+}
+
+static void finish_eof(struct jr_pump *p)
+{
+	p->eof = true;
+	p->eof_cb(p);
+}
+
+static void writable_cb(uv_poll_t *h, int status, int events)
+{
+	struct jr_pump *p = h->data;
+
+	(void)events;
+	if (status < 0)
+		p->write_errno = -status;
+	if (status == 0 && flush(p) == 1)
+		return;
+	uv_poll_stop(h);
+	if (p->read_eof)
+		finish_eof(p);
+	else
+		uv_read_start((uv_stream_t *)&p->pipe, alloc_cb, read_cb);
+}
+
+/* dest_fd is full: stop reading the job until it can take more. */
+static void pause_for_dest(struct jr_pump *p)
+{
+	uv_loop_t *loop = p->pipe.loop;
+
+	uv_read_stop((uv_stream_t *)&p->pipe);
+	if (!p->wpoll_open) {
+		if (uv_poll_init(loop, &p->wpoll, p->dest_fd) < 0) {
+			p->write_errno = EAGAIN; /* cannot wait on it: give up rather than block */
+			p->pend_len = 0;
+			uv_read_start((uv_stream_t *)&p->pipe, alloc_cb, read_cb);
+			return;
+		}
+		p->wpoll_open = true;
+		p->wpoll.data = p;
+	}
+	uv_poll_start(&p->wpoll, UV_WRITABLE, writable_cb);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -51,14 +99,15 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	struct jr_pump *p = s->data;
 	size_t pass;
-	int r;
 
+	(void)buf;
 	if (n > 0) {
 		pass = jr_stream_take(p->stream, (size_t)n);
 		if (pass && !p->write_errno) {
-			r = write_all(p->dest_fd, buf->base, pass);
-			if (r < 0)
-				p->write_errno = -r;
+			p->pend_off = 0;
+			p->pend_len = pass;
+			if (flush(p) == 1)
+				pause_for_dest(p);
 		}
 		return;
 	}
@@ -66,20 +115,23 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return; /* EAGAIN */
 	/* UV_EOF, or an error: either way nothing more will come */
 	uv_read_stop(s);
-	p->eof = true;
-	p->eof_cb(p);
+	p->read_eof = true;
+	finish_eof(p);
 }
 
 int jr_pump_start(struct jr_pump *p, uv_loop_t *loop, int read_fd, int dest_fd,
 		  struct jr_stream *stream, jr_pump_eof_cb eof_cb, struct jr_err *err)
 {
+	struct stat st;
 	int r;
 
 	p->dest_fd = dest_fd;
 	p->stream = stream;
 	p->eof_cb = eof_cb;
-	p->eof = false;
+	p->eof = p->read_eof = p->wpoll_open = false;
+	p->pend_off = p->pend_len = 0;
 	p->write_errno = 0;
+	p->is_sock = fstat(dest_fd, &st) == 0 && S_ISSOCK(st.st_mode);
 	r = uv_pipe_init(loop, &p->pipe, 0);
 	if (r < 0) {
 		close(read_fd);
@@ -98,10 +150,33 @@ int jr_pump_start(struct jr_pump *p, uv_loop_t *loop, int read_fd, int dest_fd,
 	return 0;
 }
 
-void jr_pump_close(struct jr_pump *p, uv_close_cb close_cb)
+void jr_pump_abandon(struct jr_pump *p)
 {
+	if (p->eof || !p->open)
+		return;
+	p->stream->undelivered += p->pend_len;
+	p->pend_len = 0;
+	if (p->wpoll_open)
+		uv_poll_stop(&p->wpoll);
+	uv_read_stop((uv_stream_t *)&p->pipe);
+	p->read_eof = true;
+	finish_eof(p);
+}
+
+int jr_pump_close(struct jr_pump *p, uv_close_cb close_cb)
+{
+	int n = 0;
+
+	if (p->wpoll_open && !uv_is_closing((uv_handle_t *)&p->wpoll)) {
+		p->wpoll_open = false;
+		p->wpoll.data = p->pipe.data;
+		uv_close((uv_handle_t *)&p->wpoll, close_cb);
+		n++;
+	}
 	if (p->open && !uv_is_closing((uv_handle_t *)&p->pipe)) {
 		p->open = false;
 		uv_close((uv_handle_t *)&p->pipe, close_cb);
+		n++;
 	}
+	return n;
 }

@@ -14,10 +14,15 @@ typedef void (*jr_pump_eof_cb)(struct jr_pump *pump);
 
 struct jr_pump {
 	uv_pipe_t pipe;
-	int dest_fd;            /* where accepted bytes go */
+	uv_poll_t wpoll;        /* dest_fd writable again (a pipe, FIFO or terminal that was full) */
+	int dest_fd;            /* where accepted bytes go (non-blocking unless a regular file) */
 	struct jr_stream *stream;
 	bool open;              /* pipe handle initialised (needs closing) */
-	bool eof;
+	bool wpoll_open;        /* wpoll initialised (needs closing) */
+	bool eof;               /* the job's end is closed and everything accepted is written */
+	bool read_eof;          /* the job's end is closed */
+	bool is_sock;           /* dest_fd is a socket: send(MSG_DONTWAIT) */
+	size_t pend_off, pend_len; /* accepted bytes in buf not yet written: reading waits */
 	int write_errno;        /* first error writing to dest_fd (output then discarded) */
 	jr_pump_eof_cb eof_cb;
 	void *data;
@@ -28,11 +33,18 @@ struct jr_pump {
  * cap), marks the stream truncated when bytes had to be dropped. */
 size_t jr_stream_take(struct jr_stream *s, size_t n);
 
-/* Start pumping read_fd (taken over) to dest_fd (borrowed). */
+/* Start pumping read_fd (taken over) to dest_fd (borrowed). The pump never blocks the loop:
+ * when dest_fd is full (a reader that does not read), it stops reading the job's pipe, so
+ * the job waits on its own full pipe, and resumes when dest_fd is writable again. */
 int jr_pump_start(struct jr_pump *p, uv_loop_t *loop, int read_fd, int dest_fd,
 		  struct jr_stream *stream, jr_pump_eof_cb eof_cb, struct jr_err *err);
 
-/* Close the pipe handle; close_cb runs when libuv is done with it. */
-void jr_pump_close(struct jr_pump *p, uv_close_cb close_cb);
+/* Give up on what dest_fd has not taken (the job is dead and its reader does not read):
+ * the bytes are counted in stream->undelivered, the pump stops and reports eof. */
+void jr_pump_abandon(struct jr_pump *p);
+
+/* Close the pump's handles (with pipe.data copied to each); close_cb runs once for each.
+ * Returns how many were closed. */
+int jr_pump_close(struct jr_pump *p, uv_close_cb close_cb);
 
 #endif

@@ -146,8 +146,9 @@ static json_t *timestamp(const struct timespec *ts)
 
 static json_t *stream_json(const struct jr_stream *s)
 {
-	return json_pack("{s:I, s:I, s:b}", "bytes", (json_int_t)s->bytes, "limit",
-			 (json_int_t)s->limit, "truncated", s->truncated);
+	return json_pack("{s:I, s:I, s:b, s:I}", "bytes", (json_int_t)s->bytes, "limit",
+			 (json_int_t)s->limit, "truncated", s->truncated, "undelivered_bytes",
+			 (json_int_t)s->undelivered);
 }
 
 static json_t *limit_or_null(uint64_t v)

@@ -33,6 +33,7 @@ struct jr_stream {
 	uint64_t bytes;   /* everything the job wrote, including what was discarded */
 	uint64_t limit;
 	bool truncated;
+	uint64_t undelivered; /* accepted bytes its destination never took (a stalled reader) */
 };
 
 /* Facts gathered while the job ran; the verdict is derived from them. */

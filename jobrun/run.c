@@ -1,6 +1,7 @@
 /* run.c - the `run` subcommand: options, one job, its result. */
 #define _GNU_SOURCE
 #include "run.h"
+#include "callerpath.h"
 #include "conf.h"
 #include "job.h"
 #include "jobreq.h"
@@ -201,15 +202,13 @@ static int parse_io(const char *val, const char *opt, int is_size, uint64_t *out
 	return 0;
 }
 
-static int abs_path(char **dst, const char *opt, const char *val, struct jr_err *err)
+/* A caller's path is kept as given: it is resolved once, when the job starts, by the rule of
+ * callerpath.h (never realpath(), which follows whatever symlink a job planted). */
+static int caller_path(char **dst, const char *opt, const char *val, struct jr_err *err)
 {
-	char *p = realpath(val, NULL);
-
-	if (!p)
-		return jr_err_set(err, errno, "--%s: '%s'", opt, val);
-	free(*dst);
-	*dst = p;
-	return 0;
+	if (!*val)
+		return bad(err, opt, val, "a path");
+	return set_str(dst, val);
 }
 
 static int parse_one(struct jr_spec *spec, int opt, const char *val, char **environ_,
@@ -219,7 +218,7 @@ static int parse_one(struct jr_spec *spec, int opt, const char *val, char **envi
 	uint64_t v;
 
 	switch (opt) {
-	case OPT_DIR: return abs_path(&spec->workdir, "dir", val, err);
+	case OPT_DIR: return caller_path(&spec->workdir, "dir", val, err);
 	case OPT_WALL:
 		if (jr_parse_duration(val, &spec->wall_usec) < 0 || !spec->wall_usec)
 			return bad(err, "wall-time", val, "a positive duration (1.5s, 500ms, 2m)");
@@ -305,11 +304,11 @@ static int parse_one(struct jr_spec *spec, int opt, const char *val, char **envi
 	case OPT_IO_WBPS: return parse_io(val, "io-write-bps", 1, &spec->cg.io_wbps, err);
 	case OPT_IO_RIOPS: return parse_io(val, "io-read-iops", 0, &spec->cg.io_riops, err);
 	case OPT_IO_WIOPS: return parse_io(val, "io-write-iops", 0, &spec->cg.io_wiops, err);
-	case OPT_SCRATCH: return abs_path(&spec->scratch, "scratch", val, err);
+	case OPT_SCRATCH: return caller_path(&spec->scratch, "scratch", val, err);
 	case OPT_CONFIG:
 	case OPT_PROFILE:
 		return 0; /* recorded by jr_run_parse_cli */
-	case OPT_JOB_CONF: return abs_path(&spec->job_conf, "job-conf", val, err);
+	case OPT_JOB_CONF: return caller_path(&spec->job_conf, "job-conf", val, err);
 	case OPT_OUTPUT_DIR:
 		if (val[0] != '/')
 			return bad(err, "output-dir", val, "an absolute path");
@@ -398,9 +397,7 @@ static int parse_positional(int argc, char **argv, struct jr_spec *spec, struct 
 
 	/* "jobrun run JOB.tar [-- CMD]": an archive comes first, unless "--" was seen */
 	if (i < argc && strcmp(argv[i - 1], "--") && is_archive_name(argv[i])) {
-		if (strcmp(argv[i], "-") && abs_path(&spec->archive, "archive", argv[i], err) < 0)
-			return -EINVAL;
-		if (!strcmp(argv[i], "-") && set_str(&spec->archive, "-") < 0)
+		if (set_str(&spec->archive, argv[i]) < 0)
 			return jr_err_set(err, ENOMEM, "archive");
 		i++;
 		if (i < argc && !strcmp(argv[i], "--"))
@@ -481,47 +478,24 @@ void jr_run_cli_free(struct jr_run_cli *cli)
 	memset(cli, 0, sizeof(*cli));
 }
 
-/* Write the result atomically: a temporary file beside it, fsync, rename. */
-static int write_result(const char *path, const char *json, struct jr_err *err)
+/* Write the result: on stdout, or atomically through the destination resolved before the
+ * job (callerpath.h: a temporary file beside it, fsync, rename; never through a job's link). */
+static int write_result(struct jr_cp_dest *dest, const char *json, struct jr_err *err)
 {
-	char tmp[PATH_MAX];
 	size_t len = strlen(json);
-	struct stat st;
-	int fd, r = 0;
+	char *line;
+	int r;
 
-	if (!path) {
+	if (!dest) {
 		if (fwrite(json, 1, len, stdout) != len || fputc('\n', stdout) == EOF ||
 		    fflush(stdout) == EOF)
 			return jr_err_set(err, errno, "write the result to stdout");
 		return 0;
 	}
-	/* written after the job, possibly into a directory the job could write */
-	if (jr_path_trusted(path, "result file", err) < 0)
-		return -EPERM;
-	/* A device, FIFO or symlink (/dev/null, /dev/stdout) is written through, never renamed
-	 * over: the rename would replace it with a regular file. */
-	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
-		if (fd < 0)
-			return jr_err_set(err, errno, "open %s", path);
-		if (write(fd, json, len) != (ssize_t)len || write(fd, "\n", 1) != 1)
-			r = jr_err_set(err, errno ? errno : EIO, "write %s", path);
-		if (close(fd) < 0 && !r)
-			r = jr_err_set(err, errno, "close %s", path);
-		return r;
-	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return jr_err_set(err, errno, "create %s", tmp);
-	if (write(fd, json, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) < 0)
-		r = jr_err_set(err, errno ? errno : EIO, "write %s", tmp);
-	if (close(fd) < 0 && !r)
-		r = jr_err_set(err, errno, "close %s", tmp);
-	if (!r && rename(tmp, path) < 0)
-		r = jr_err_set(err, errno, "rename %s to %s", tmp, path);
-	if (r)
-		unlink(tmp);
+	if (asprintf(&line, "%s\n", json) < 0)
+		return jr_err_set(err, ENOMEM, "the result");
+	r = jr_cp_dest_write(dest, line, len + 1, err);
+	free(line);
 	return r;
 }
 
@@ -560,7 +534,7 @@ static void sanitize_stdio(void)
 }
 
 static int run_job(struct jr_spec *spec, const struct jr_host *host,
-		   const struct jr_admit *admit)
+		   const struct jr_admit *admit, struct jr_cp_dest *result)
 {
 	static const int signums[3] = { SIGINT, SIGTERM, SIGHUP };
 	struct run_ctx ctx;
@@ -593,7 +567,7 @@ static int run_job(struct jr_spec *spec, const struct jr_host *host,
 		fprintf(stderr, "jobrun: cannot format the result\n");
 		return 2;
 	}
-	if (write_result(spec->result_path, json, &err) < 0) {
+	if (write_result(result, json, &err) < 0) {
 		fprintf(stderr, "jobrun: %s\n", err.msg);
 		status = 2;
 	}
@@ -735,11 +709,12 @@ int jr_cmd_run(int argc, char **argv)
 {
 	extern char **environ;
 	struct admission ad;
+	struct jr_cp_dest result = { .dirfd = -1, .fd = -1 };
 	struct jr_admit admit;
 	struct jr_host host;
 	struct jr_spec spec;
 	struct jr_err err;
-	int status;
+	int status, log_fd;
 
 	jr_err_clear(&err);
 	jr_spec_init(&spec);
@@ -765,6 +740,10 @@ int jr_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	sanitize_stdio();
+	/* jobrun's own stderr may be a pipe its reader stopped reading: never block on it */
+	log_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+	if (log_fd >= 0)
+		jr_log_set_fd(jr_cp_nonblocking(log_fd));
 	signal(SIGPIPE, SIG_IGN);
 	/* An inherited SIG_IGN for SIGCHLD makes the kernel reap PID 1 by itself: waitid on its
 	 * pidfd would then fail with ECHILD forever while the pidfd stays readable. */
@@ -775,14 +754,22 @@ int jr_cmd_run(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
+	/* where the result goes, resolved before the job can touch it; checked again at the end */
+	if (spec.result_path && (jr_cp_dest_init(&result, "--result", spec.result_path, &err) < 0 ||
+				 jr_cp_dest_check(&result, &err) < 0)) {
+		fprintf(stderr, "jobrun run: %s\n", err.msg);
+		status = 2;
+		goto out;
+	}
 	protect_self(&host);
 	if (jr_cg_detect(&host.cg, &err) < 0) {
 		jr_warn("cgroups: %s: jobs get no cgroup", err.msg);
 		memset(&host.cg, 0, sizeof(host.cg));
 	}
-	status = run_job(&spec, &host, &admit);
+	status = run_job(&spec, &host, &admit, spec.result_path ? &result : NULL);
 	jr_cg_host_free(&host.cg);
 out:
+	jr_cp_dest_free(&result);
 	jr_spec_free(&spec);
 	jr_conf_free(&ad.conf);
 	jr_run_cli_free(&ad.cli);

@@ -11,31 +11,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-char *jr_scratch_create(const char *base, const char *id, unsigned slot, uid_t uid, gid_t gid,
-			struct jr_err *err)
+int jr_scratch_create(int base_fd, const char *id, unsigned slot, uid_t uid, gid_t gid,
+		      char *name, size_t nsz, struct jr_err *err)
 {
 	struct stat st;
-	char *path;
+	int fd;
 
-	if (asprintf(&path, "%s/jobrun-%s-%u", base, id, slot) < 0) {
-		jr_err_set(err, ENOMEM, "scratch path");
-		return NULL;
+	snprintf(name, nsz, "jobrun-%s-%u", id, slot);
+	if (fstatat(base_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    jr_scratch_remove(base_fd, name, err) < 0) /* a dead jobrun's */
+		return -err->code;
+	if (mkdirat(base_fd, name, 0700) < 0)
+		return jr_err_set(err, errno, "create scratch directory %s", name);
+	fd = openat(base_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fchown(fd, uid, gid) < 0 || fchmod(fd, 0700) < 0) {
+		jr_err_set(err, errno, "set up scratch directory %s", name);
+		if (fd >= 0)
+			close(fd);
+		unlinkat(base_fd, name, AT_REMOVEDIR);
+		return -err->code;
 	}
-	if (lstat(path, &st) == 0 && jr_scratch_remove(path, err) < 0) /* a dead jobrun's */
-		goto fail;
-	if (mkdir(path, 0700) < 0) {
-		jr_err_set(err, errno, "create scratch directory %s", path);
-		goto fail;
-	}
-	if (chown(path, uid, gid) < 0) {
-		jr_err_set(err, errno, "chown scratch directory %s", path);
-		rmdir(path);
-		goto fail;
-	}
-	return path;
-fail:
-	free(path);
-	return NULL;
+	return fd;
 }
 
 /* Past this depth a subdirectory is not entered (each level holds an fd) but moved up into the
@@ -105,14 +101,14 @@ static int empty_dir(int dfd, int top, int depth, unsigned *moved)
 	return r;
 }
 
-int jr_scratch_remove(const char *path, struct jr_err *err)
+int jr_scratch_remove(int base_fd, const char *name, struct jr_err *err)
 {
 	unsigned moved = 0, before;
 	int fd, sub, r;
 
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(base_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT ? 0 : jr_err_set(err, errno, "open scratch %s", path);
+		return errno == ENOENT ? 0 : jr_err_set(err, errno, "open scratch %s", name);
 	do { /* again while deep directories were moved up */
 		before = moved;
 		sub = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -120,8 +116,8 @@ int jr_scratch_remove(const char *path, struct jr_err *err)
 	} while (moved != before && sub >= 0);
 	close(fd);
 	if (r < 0)
-		return jr_err_set(err, -r, "empty scratch %s", path);
-	if (rmdir(path) < 0)
-		return jr_err_set(err, errno, "remove scratch %s", path);
+		return jr_err_set(err, -r, "empty scratch %s", name);
+	if (unlinkat(base_fd, name, AT_REMOVEDIR) < 0)
+		return jr_err_set(err, errno, "remove scratch %s", name);
 	return 0;
 }

@@ -14,6 +14,23 @@ static unsigned long long inodes_for(uint64_t bytes)
 	return (unsigned long long)(bytes / 4096 + 1024);
 }
 
+/* One tmpfs, one size limit: job/ (the job's, unpacked into), tmp/ and shm/ (sticky). The
+ * root of the tmpfs is root's: the job cannot rename job/ away. */
+static int make_dirs(const char *path, uid_t uid, gid_t gid, struct jr_err *err)
+{
+	static const char *const names[] = { "job", "tmp", "shm" };
+	char sub[4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(sub, sizeof(sub), "%s/%s", path, names[i]);
+		if (mkdir(sub, 0755) < 0 || chmod(sub, i ? 01777 : 0755) < 0 ||
+		    (i == 0 && chown(sub, uid, gid) < 0))
+			return jr_err_set(err, errno, "create %s", sub);
+	}
+	return 0;
+}
+
 char *jr_ws_create(const char *runtime_dir, unsigned slot, uint64_t bytes, uid_t uid, gid_t gid,
 		   struct jr_err *err)
 {
@@ -35,18 +52,21 @@ char *jr_ws_create(const char *runtime_dir, unsigned slot, uint64_t bytes, uid_t
 	/* a jobrun that died left its workspace mounted: we hold the slot's lease now */
 	while (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
 		;
-	snprintf(data, sizeof(data), "size=%llu,nr_inodes=%llu,mode=0755,uid=%u,gid=%u",
-		 (unsigned long long)bytes, inodes_for(bytes), (unsigned)uid, (unsigned)gid);
+	snprintf(data, sizeof(data), "size=%llu,nr_inodes=%llu,mode=0755",
+		 (unsigned long long)bytes, inodes_for(bytes));
 	if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, data) < 0) {
 		jr_err_set(err, errno, "mount the workspace tmpfs at %s", path);
 		goto fail;
 	}
 	if (mount(NULL, path, NULL, MS_PRIVATE, NULL) < 0) {
 		jr_err_set(err, errno, "make %s private", path);
-		umount2(path, MNT_DETACH);
-		goto fail;
+		goto fail_umount;
 	}
+	if (make_dirs(path, uid, gid, err) < 0)
+		goto fail_umount;
 	return path;
+fail_umount:
+	umount2(path, MNT_DETACH);
 fail:
 	free(path);
 	return NULL;

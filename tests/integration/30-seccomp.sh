@@ -56,10 +56,20 @@ verdict_is OK 0 "the threaded job ends OK"
 jr -- /bin/sh -c 'echo hello | tr a-z A-Z; ls /usr/bin | head -1 >/dev/null && echo ls-ok'
 is "$(cat "$OUT" | tr '\n' ' ')" "HELLO ls-ok " "a shell pipeline of dynamic programs works"
 
-# A system call through the i386 entry is killed (SIGSYS), as documented.
+# A system call through the i386 entry is killed (SIGSYS), as documented, where the kernel has
+# IA-32 emulation. Without it (some kernels of this machine kind) `int 0x80` faults with
+# SIGSEGV before seccomp sees it, on the host itself: both are safe; the test expects what the
+# host does natively and says which it saw.
 if [ "$(uname -m)" = x86_64 ]; then
+	"$PROBE" int80 >/dev/null 2>&1
+	native=$?
+	if [ "$native" -eq 139 ]; then
+		want='["SG",11]' how="SIGSEGV: this kernel has no IA-32 emulation (int 0x80 faults on the host too)"
+	else
+		want='["SG",31]' how="SIGSYS: the filter kills the foreign architecture (the host ran it: exit $native)"
+	fi
 	jrw int80
-	is "$(res '[.verdict, .signal] | @json')" '["SG",31]' "an i386 system call (int 0x80) ends the job: SG, signal 31"
+	is "$(res '[.verdict, .signal] | @json')" "$want" "an i386 system call (int 0x80) ends the job: $how"
 	is "$(pv int80)" "<missing>" "the call never returned"
 else
 	skip "an i386 system call ends the job with SIGSYS" "not x86_64"

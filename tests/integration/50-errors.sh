@@ -44,7 +44,6 @@ usage_error "--env 1X=y: exit 2, named" "--env: '1X=y'" --env 1X=y -- true
 usage_error "--ro-bind relative/path: exit 2, named" "--ro-bind: 'relative/path'" --ro-bind relative/path -- true
 usage_error "--ro-bind /nonexistent/path: exit 2, named, with the error" \
 	"--ro-bind: '/nonexistent/path': No such file" --ro-bind /nonexistent/path -- true
-usage_error "--dir /nonexistent: exit 2, named" "--dir: '/nonexistent'" --dir /nonexistent -- true
 usage_error "--runtime-dir relative: exit 2, named" "--runtime-dir: 'rel'" --runtime-dir rel -- true
 usage_error "no command: exit 2" "no command given"
 
@@ -60,6 +59,9 @@ jr --stdin /nonexistent/input -- /bin/true
 verdict_is RJ 1 "--stdin /nonexistent: verdict RJ, jobrun exits 1"
 like "$(res .message)" "/nonexistent/input.*No such file" "RJ: the message names the file and the error"
 cmp_ok "$MS" -lt $((3000 * SLOW)) "RJ: quickly ($MS ms)"
+jr --dir /nonexistent -- /bin/true
+verdict_is RJ 1 "--dir /nonexistent: RJ (a caller's path is resolved when the job starts)"
+like "$(res .message)" "^--dir '/nonexistent'.*No such file" "RJ: the message names --dir, the path and the error"
 jr --stdin /usr -- /bin/true
 verdict_is RJ 1 "--stdin a directory: RJ"
 jr --stdout /nonexistent/dir/out -- /bin/true
@@ -68,7 +70,7 @@ like "$(res .message)" "/nonexistent/dir/out" "RJ: the message names the output 
 touch "$T/plain-file"
 jr --dir "$T/plain-file" -- /bin/true
 verdict_is RJ 1 "--dir naming a file: RJ"
-like "$(res .message)" "plain-file: Not a directory" "RJ: the message says it is not a directory"
+like "$(res .message)" "plain-file' is a regular file, not a directory" "RJ: the message says it is not a directory"
 
 fresh
 rm -f "$JOUT" "$JERR"

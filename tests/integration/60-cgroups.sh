@@ -1,9 +1,10 @@
 #!/bin/bash
 # 60-cgroups: issue #3, every job in a fresh cgroup. Memory (ML, a child's OOM, exact peaks),
 # processes (a fork bomb), CPU (bandwidth, a CPU-time budget, exact accounting, cpuset), I/O on a
-# real disk (--scratch), the job's cgroup namespace, --cgroup-parent, `jobrun check`, and no
-# cgroup left behind. The same file runs on this host's cgroup v1 and in the pure cgroup-v2 VM
-# (tests/run-all.sh --lane vm, where VMTEST_DISK_MNT is an ext4 disk for the I/O tests).
+# real disk and its user quota (--scratch), the job's cgroup namespace, --cgroup-parent,
+# `jobrun check`, and no cgroup left behind. The same file runs on this host's cgroup v1 and in
+# the pure cgroup-v2 VM (tests/run-all.sh --lane vm, where VMTEST_DISK is an ext4 disk that
+# quota_fs gives user quotas for the --scratch tests; here a loop device, where the kernel can).
 . "$(dirname "$0")/lib.sh"
 
 MiB=1048576
@@ -207,28 +208,36 @@ is "$RC $(res .verdict)" "2 XX" "--cpuset 1000 (no such CPU) cannot be enforced:
 like "$(res .message)" "cpuset.*1000" "the message names the cpuset and the value"
 is "$(job_left)" "" "no cgroup is left by the refused job"
 
-# ---------------------------------------------------------------- I/O on a real disk
-if [ "${JOBRUN_LANE:-host}" = vm ]; then
-	SB=${VMTEST_DISK_MNT:+$VMTEST_DISK_MNT/jobrun-it.$$}
-else
-	SB=$T/scratch # /var/tmp: on the host's disk
-fi
+# ---------------------------------------------------------------- --scratch: a real disk, a quota
+# The job's share of --scratch is a user quota for its uid on that file system (jobrun/quota.h):
+# one that enforces none is refused. QFS enforces them, on a block device of its own (the VM's
+# test disk, or a loop device) that the I/O limits apply to. Where the kernel cannot make one,
+# every --scratch job would be refused: the tests that need it are skipped, saying why.
+QFS=$T/quotafs
+SB=$QFS/scratch
 io_why=""
-if [ -z "$SB" ]; then
-	io_why="no disk in this VM (cgroup-vm --disk 64M --disk-fs ext4)"
+if ! quota_fs "$QFS" >"$T/quota_fs.why" 2>&1; then
+	io_why="no file system with user quotas: $(head -c 400 "$T/quota_fs.why")"
 elif ! mkdir -p "$SB"; then
 	io_why="cannot create $SB"
 else
 	chmod 0755 "$SB"
-	CLEANUPS+=("rm -rf '$SB'")
 	case "$(findmnt -n -o MAJ:MIN -T "$SB" | tr -d " ")" in
 	0:*) io_why="$SB is not on a block device ($(findmnt -n -o FSTYPE -T "$SB"))" ;;
 	esac
 fi
+# QFS's user quota entries (repquota, from the quota package): "USED SOFT HARD ISOFT IHARD" in
+# KiB and inodes of uid U, nothing when it has no entry (no usage, no limit).
+uid_quota() { # UID
+	repquota -n -u "$QFS" 2>/dev/null | awk -v u="#$1" '$1 == u { print $3, $4, $5, $(NF - 1), $NF }'
+}
 if [ -n "$io_why" ]; then
 	for t in "--io-write-bps 1M throttles O_DIRECT writes on --scratch" \
 		"without a limit the same writes are fast" "--io-write-iops throttles too" \
-		"the scratch directory lives on disk while the job runs and is removed after"; do
+		"the scratch directory lives on disk while the job runs and is removed after" \
+		"--disk 4M --scratch: writing 8 MiB into /scratch fails with EDQUOT" \
+		"--disk 4M --scratch: the job's uid has a 4 MiB, 2048-inode quota while it runs" \
+		"--disk 4M --scratch: the quota is cleared after the job"; do
 		skip "$t" "$io_why"
 	done
 else
@@ -270,7 +279,57 @@ else
 	wait "$bg"
 	is "$(res .verdict) $(pv /scratch)" "OK OK" "/scratch is writable by the job"
 	is "$(ls -A "$SB")" "" "the scratch directory is removed after the job"
+
+	# The quota: --disk 4M is 4096 KiB and 4M / 4096 + 1024 = 2048 inodes. The job writes 8 MiB
+	# (its directory counts one block), then sleeps while its uid's entry is read.
+	fresh
+	id=q$$
+	jr --dir "$W" --scratch "$SB" --id "$id" --disk 4M -- /bin/sh -c \
+		'/job/probe fill /scratch/f 8388608; exec /job/probe sleep 3' &
+	bg=$!
+	quid="" quota_during="" du_during=""
+	if wait_for $((5 * SLOW)) grep -qs '^written=' "$OUT"; then
+		d=$(compgen -G "$SB/jobrun-$id-*")
+		quid=$(stat -c %u "$d")
+		du_during=$(du -s -B1 "$d" | cut -f1)
+		quota_during=$(uid_quota "$quid")
+	fi
+	wait "$bg"
+	verdict_is OK 0 "--disk 4M --scratch: the job writing 8 MiB into /scratch ends OK (it reports the error)"
+	is "$(pv fill)" EDQUOT "--disk 4M --scratch: writing 8 MiB into /scratch fails with EDQUOT"
+	w=$(pv written)
+	cmp_ok "$w" -le $((4 * MiB)) "--disk 4M --scratch: at most 4 MiB were written ($w)"
+	cmp_ok "$w" -ge $((4 * MiB - 64 * 1024)) "(nearly all of them: the quota is the limit, $w bytes)"
+	if [ -z "$quid" ]; then
+		not_ok "--disk 4M --scratch: the job's uid has a 4 MiB, 2048-inode quota while it runs" \
+			"the job never reported its writes: $(ls -A "$SB")"
+	elif ! command -v repquota >/dev/null; then
+		skip "--disk 4M --scratch: the job's uid has a 4 MiB, 2048-inode quota while it runs" \
+			"repquota is not installed (the quota package: make deps)"
+	else
+		like "$quota_during" "^[0-9]+ 4096 4096 2048 2048$" \
+			"--disk 4M --scratch: the job's uid has a 4 MiB, 2048-inode quota while it runs"
+		cmp_ok "${quota_during%% *}" -le 4096 "(its usage, $du_during bytes in its directory, stays within it: ${quota_during%% *} KiB)"
+	fi
+	if [ -z "$quid" ]; then
+		skip "--disk 4M --scratch: the quota is cleared after the job" "the job's uid was not seen"
+	elif ! command -v repquota >/dev/null; then
+		skip "--disk 4M --scratch: the quota is cleared after the job" \
+			"repquota is not installed (the quota package: make deps)"
+	else
+		is "$(uid_quota "$quid")" "" "--disk 4M --scratch: the quota is cleared after the job (uid $quid has no entry left)"
+	fi
+	is "$(ls -A "$SB")" "" "(the quota-limited scratch directory is removed too)"
 fi
+
+# A file system that enforces no user quota (the host's /var/tmp here; a tmpfs in the VM): the
+# job's use of it could not be limited, the caller's choice: RJ.
+NQ=$T/noquota
+mkdir -p "$NQ" && chmod 0755 "$NQ"
+jrwo --scratch "$NQ" -- exit 0
+verdict_is RJ 1 "--scratch on a file system without user quotas ($(findmnt -n -o FSTYPE -T "$NQ")): RJ"
+like "$(res .message)" "^--scratch '?$NQ'?: .*quota" "the message names --scratch, the directory and quotas"
+is "$(ls -A "$NQ")" "" "(no scratch directory is left there)"
 
 jrw paths /scratch
 is "$(pv /scratch)" ENOENT "without --scratch the job has no /scratch"

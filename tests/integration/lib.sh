@@ -322,3 +322,103 @@ own_job_cgroups() { # UID
 		grep -qx "$$" "${d%/jobrun/job-$1}/cgroup.procs" 2>/dev/null && echo "$d"
 	done
 }
+
+# ---- a file system with user quotas (--scratch) ----
+
+# quota_fs DIR: mount at DIR (made if missing) an ext4 that enforces user quotas (the quota
+# feature, mounted with usrquota: with the feature alone the kernel only counts), on a block
+# device of its own (for the I/O limits), unmounted by the exit trap. Silent and 0 on success;
+# otherwise prints why it cannot be and returns 1 (a test's skip reason). Call it in the test's
+# own shell, not in $(...): it adds to CLEANUPS.
+#   VM lane with a test disk (cgroup-vm --disk 64M --disk-fs ext4): that disk, taken from
+#   VMTEST_DISK_MNT, given the quota feature (tune2fs) and mounted at DIR; put back after.
+#   Elsewhere: a 64 MiB image in $T on a loop device with direct I/O: the image's pages are not
+#   cached, so none is charged to the memory cgroup of a job whose writes reach it (on cgroup
+#   v2 the loop driver charges its writes to the cgroup that issued them).
+# The kernel needs quota support with the v2 format (CONFIG_QUOTA, CONFIG_QFMT_V2: module
+# quota_v2, loaded on demand) and loop devices (module loop, which nothing loads on demand).
+QUOTA_FS_N=0
+quota_fs() { # DIR
+	local dir=$1 tool st
+	for tool in mkfs.ext4 tune2fs losetup findmnt; do
+		command -v "$tool" >/dev/null || { echo "$tool is not installed"; return 1; }
+	done
+	mkdir -p "$dir" || { echo "cannot create $dir"; return 1; }
+	# (in the VM, VMTEST_MODPROBE is busybox's modprobe with the guest kernel's modules)
+	${VMTEST_MODPROBE:-modprobe} -q quota_v2 >/dev/null 2>&1
+	if [ "${JOBRUN_LANE:-host}" = vm ] && [ -n "${VMTEST_DISK:-}" ] && [ -n "${VMTEST_DISK_MNT:-}" ]; then
+		quota_fs_disk "$dir" || return 1
+	else
+		quota_fs_loop "$dir" || return 1
+	fi
+	# (quotaon -p from the quota package, where installed: "user quota on DIR (DEV) is on")
+	if command -v quotaon >/dev/null; then
+		st=$(quotaon -p -u "$dir" 2>&1)
+		case "$st" in
+		*" is on"*) ;;
+		*) echo "user quotas are not on after mount -o usrquota: $st"; return 1 ;;
+		esac
+	fi
+	chmod 0755 "$dir"
+}
+
+quota_fs_disk() { # DIR
+	local dir=$1 disk=$VMTEST_DISK mnt=$VMTEST_DISK_MNT out
+	if [ "$(findmnt -n -o SOURCE -M "$mnt")" != "$disk" ]; then
+		echo "the VM's disk $disk is not mounted at $mnt (taken by an earlier quota_fs?)"
+		return 1
+	fi
+	umount "$mnt" || { echo "cannot unmount $mnt"; return 1; }
+	CLEANUPS+=("mount '$disk' '$mnt'")
+	if ! out=$(tune2fs -O quota -Q usrquota "$disk" 2>&1); then
+		echo "tune2fs -O quota -Q usrquota $disk: $(printf '%s' "$out" | tail -n 1)"
+		return 1
+	fi
+	if ! out=$(mount -t ext4 -o usrquota "$disk" "$dir" 2>&1); then
+		echo "mount -o usrquota $disk (ext4 with the quota feature) failed: $(quota_fs_why "$disk" "$out")"
+		return 1
+	fi
+	CLEANUPS+=("umount '$dir' || umount -l '$dir'")
+}
+
+quota_fs_loop() { # DIR
+	local dir=$1 img dev out
+	QUOTA_FS_N=$((QUOTA_FS_N + 1))
+	img=$T/quotafs$QUOTA_FS_N.img
+	[ -e /dev/loop-control ] || ${VMTEST_MODPROBE:-modprobe} -q loop >/dev/null 2>&1
+	[ -e /dev/loop-control ] || { echo "no loop devices here (/dev/loop-control)"; return 1; }
+	if ! out=$(truncate -s 64M "$img" 2>&1 && mkfs.ext4 -q -F -O quota -E quotatype=usrquota "$img" 2>&1); then
+		echo "mkfs.ext4 -O quota -E quotatype=usrquota: $out"
+		return 1
+	fi
+	# (not cached instead: on cgroup v2 the jobs' memory cgroups would be left with the image's
+	# pages charged to them, and linger as dying ones)
+	if ! dev=$(losetup -f --show --direct-io=on "$img" 2>"$T/losetup.err"); then
+		echo "losetup --direct-io=on, an image on $(findmnt -n -o FSTYPE -T "$T"):" \
+			"$(sed 's/^losetup: //' "$T/losetup.err" | head -n 1)"
+		return 1
+	fi
+	CLEANUPS+=("losetup -d '$dev'")
+	if ! out=$(mount -t ext4 -o usrquota "$dev" "$dir" 2>&1); then
+		echo "mount -o usrquota $dev (ext4 with the quota feature) failed: $(quota_fs_why "$dev" "$out")"
+		return 1
+	fi
+	CLEANUPS+=("umount '$dir' || umount -l '$dir'")
+}
+
+# After a failed mount: the kernel's own words and its configuration where they can be read,
+# else mount's.
+quota_fs_why() { # DEV MOUNT_OUTPUT
+	local conf="" why
+	why=$(dmesg 2>/dev/null | grep -F "EXT4-fs (${1##*/})" | tail -n 1 | sed 's/^\[[^]]*\] *//')
+	if [ -r /proc/config.gz ]; then
+		conf=$(zcat /proc/config.gz 2>/dev/null)
+	elif [ -r "/boot/config-$(uname -r)" ]; then
+		conf=$(cat "/boot/config-$(uname -r)")
+	fi
+	case "$conf" in
+	*"# CONFIG_QUOTA is not set"*) why="${why:+$why; }this kernel ($(uname -r)) has no quota support (CONFIG_QUOTA is not set)" ;;
+	*"# CONFIG_QFMT_V2 is not set"*) why="${why:+$why; }this kernel ($(uname -r)) has no quota format for ext4 (CONFIG_QFMT_V2 is not set)" ;;
+	esac
+	printf '%s' "${why:-$(printf '%s' "$2" | head -n 1)}"
+}

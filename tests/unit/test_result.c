@@ -588,10 +588,11 @@ static void json_exited(void **state)
 
 	s = get(j, "stdout");
 	assert_true(json_is_object(s));
-	assert_int_equal(json_object_size(s), 3);
+	assert_int_equal(json_object_size(s), 4);
 	assert_int_equal(get_int(s, "bytes"), 11);
 	assert_int_equal(get_int(s, "limit"), 64 << 20);
 	assert_true(json_is_false(get(s, "truncated")));
+	assert_int_equal(get_int(s, "undelivered_bytes"), 0);
 	s = get(j, "stderr");
 	assert_int_equal(get_int(s, "bytes"), 70000000);
 	assert_true(json_is_boolean(get(s, "truncated")));

@@ -437,29 +437,24 @@ static void workdir(void **state)
 	snprintf(sub, sizeof(sub), "%s/w", dir);
 	assert_int_equal(mkdir(sub, 0755), 0);
 
-	/* made absolute and canonical */
+	/* kept as given: resolved once when the job starts, by callerpath.h's rule (realpath()
+	 * would follow a symlink a job planted) */
 	snprintf(dotted, sizeof(dotted), "%s/./w/../w/", dir);
 	jr_spec_init(&spec);
 	assert_int_equal(parse(&spec, &err, "--dir", dotted, "true"), 0);
-	assert_string_equal(spec.workdir, sub);
+	assert_string_equal(spec.workdir, dotted);
 	jr_spec_free(&spec);
-
-	/* relative to the current directory */
-	assert_int_equal(chdir(dir), 0);
 	jr_spec_init(&spec);
 	assert_int_equal(parse(&spec, &err, "--dir", "w", "true"), 0);
-	assert_int_equal(chdir(tmp_cwd), 0);
-	assert_string_equal(spec.workdir, sub);
+	assert_string_equal(spec.workdir, "w");
 	jr_spec_free(&spec);
 
-	/* missing: named, with the reason */
-	snprintf(dotted, sizeof(dotted), "%s/missing", dir);
+	/* an empty path: named */
 	jr_spec_init(&spec);
-	assert_true(parse(&spec, &err, "--dir", dotted, "true") < 0);
+	assert_true(parse(&spec, &err, "--dir", "", "true") < 0);
 	assert_non_null(strstr(err.msg, "--dir"));
-	assert_non_null(strstr(err.msg, dotted));
-	assert_non_null(strstr(err.msg, strerror(ENOENT)));
 	jr_spec_free(&spec);
+	assert_int_equal(rmdir(sub), 0);
 }
 
 static void cgroup_options(void **state)
@@ -509,12 +504,10 @@ static void cgroup_options(void **state)
 	assert_int_equal(spec.cg.swap, 0);
 	RESET(&spec);
 
-	/* --scratch: an existing directory, made canonical */
+	/* --scratch: kept as given (resolved when the job starts) */
 	assert_int_equal(parse(&spec, &err, "--scratch", dir, "true"), 0);
 	assert_string_equal(spec.scratch, dir);
-	assert_int_equal(rmdir(dir), 0);
 	jr_spec_free(&spec);
-	expect_err("--scratch", dir, "--scratch", dir, "true");
 
 	expect_err("--memory", "'512K'", "--memory", "512K", "true");      /* below 1M */
 	expect_err("--memory", "'lots'", "--memory", "lots", "true");
