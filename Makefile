@@ -92,7 +92,7 @@ LIB_SRCS    := err.c log.c units.c spec.c plan.c child.c seccomp.c uidpool.c res
                jobreq.c cfgparse.c jobconf.c conf.c job-stage.c cgroup-update.c pathcheck.c callerpath.c
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS  := test_units test_result test_run_parse test_plan test_pump test_acct test_cgroup \
-               test_jobreq test_conf test_pathcheck test_collect
+               test_jobreq test_conf test_pathcheck test_collect test_callerpath
 UNIT_BINS   := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 .PHONY: all deps demo check check-unit check-root check-vm asan bench fuzz install clean help
@@ -153,7 +153,7 @@ $(BUILD)/jobrun-unpack: $(UNPACK_SRCS:%=jobrun/%) jobrun/*.h | $(BUILD)
 FUZZ_SECONDS ?= 20
 FUZZ_CC     ?= clang
 FUZZ_FLAGS  := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Ijobrun
-FUZZ_CONF   := jobconf.c cfgparse.c jobreq.c conf.c plan.c err.c spec.c units.c
+FUZZ_CONF   := jobconf.c cfgparse.c jobreq.c conf.c plan.c err.c spec.c units.c callerpath.c
 FUZZ_BINS   := $(BUILD)/fuzz/fuzz_jobconf $(BUILD)/fuzz/fuzz_units $(BUILD)/fuzz/fuzz_jobreq_json \
                $(BUILD)/fuzz/fuzz_pathcheck
 $(BUILD)/fuzz/fuzz_jobconf $(BUILD)/fuzz/fuzz_units: $(BUILD)/fuzz/%: tests/fuzz/%.c jobrun/*.c jobrun/*.h

@@ -111,8 +111,8 @@ static int splice_link(char *buf, size_t bsz, const char *target, const char *re
 /* Walk path. On success *dirfd is the directory holding the last component, copied to last
  * ("" when the path names that directory itself); the last component may not exist. Trusted
  * symlinks are followed, the last one too unless nofollow_last. */
-static int walk(const char *opt, const char *path, bool nofollow_last, int *dirfd, char *last,
-		struct jr_err *err)
+static int walk(const char *opt, const char *path, bool nofollow_last, bool strict, int *dirfd,
+		char *last, struct jr_err *err)
 {
 	char buf[2 * PATH_MAX], target[PATH_MAX];
 	char *p = buf, *comp, *next;
@@ -143,6 +143,11 @@ static int walk(const char *opt, const char *path, bool nofollow_last, int *dirf
 		if (!strcmp(comp, ".")) {
 			p = next;
 			continue;
+		}
+		if (strict && !jr_cp_dir_trusted(cur)) {
+			r = jr_err_set(err, 0, "%s '%s': the directory holding '%s' is not root's or "
+				       "others can write it", opt, path, comp);
+			goto fail_cur;
 		}
 		fd = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 && errno == ENOENT && !*next) {
@@ -201,7 +206,7 @@ fail_cur:
 static int resolve(const char *opt, const char *path, int *dirfd, char *last,
 		   struct jr_err *err)
 {
-	return walk(opt, path, false, dirfd, last, err);
+	return walk(opt, path, false, false, dirfd, last, err);
 }
 
 static const char *type_name(mode_t m)
@@ -305,7 +310,7 @@ int jr_cp_bind_source(const char *opt, const char *path, int *fd, struct stat *s
 	int dirfd, r;
 
 	*fd = -1;
-	r = walk(opt, path, true, &dirfd, last, err);
+	r = walk(opt, path, true, false, &dirfd, last, err);
 	if (r < 0)
 		return r;
 	*fd = openat(dirfd, last[0] ? last : ".", O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -334,6 +339,25 @@ int jr_cp_bind_source(const char *opt, const char *path, int *fd, struct stat *s
 out:
 	if (r < 0)
 		close_fd(fd);
+	close(dirfd);
+	return r;
+}
+
+int jr_cp_check_private_dir(const char *opt, const char *path, struct jr_err *err)
+{
+	char last[NAME_MAX + 1];
+	int dirfd, fd, r;
+
+	r = walk(opt, path, false, true, &dirfd, last, err);
+	if (r < 0)
+		return r;
+	fd = openat(dirfd, last[0] ? last : ".", O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		r = jr_err_set(err, errno, "%s '%s'", opt, path);
+	else if (!jr_cp_dir_trusted(fd))
+		r = jr_err_set(err, 0, "%s '%s' is not root's or others can write it", opt, path);
+	if (fd >= 0)
+		close(fd);
 	close(dirfd);
 	return r;
 }

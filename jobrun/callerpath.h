@@ -55,6 +55,11 @@ int jr_cp_open(const char *opt, const char *path, enum jr_cp_want want, struct j
 int jr_cp_bind_source(const char *opt, const char *path, int *fd, struct stat *st,
 		      char *target, size_t tsz, struct jr_err *err);
 
+/* jobrun's own directories that it then uses by name (--runtime-dir: mount points, leases):
+ * every directory from / to path itself must be trusted (root's, not writable by others, or
+ * sticky), so that no job can replace any part of it. 0 or -errno with err set. */
+int jr_cp_check_private_dir(const char *opt, const char *path, struct jr_err *err);
+
 /* Is the directory open at dirfd trusted to hold a symlink or a FIFO of root's (root's, not
  * writable by group or others, or sticky)? */
 bool jr_cp_dir_trusted(int dirfd);

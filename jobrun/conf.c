@@ -2,6 +2,7 @@
  * into its jr_spec (conf.h). */
 #define _GNU_SOURCE
 #include "conf.h"
+#include "callerpath.h"
 #include "plan.h"
 #include "cfgparse.h"
 #include "units.h"
@@ -815,16 +816,25 @@ int jr_conf_load(const char *path, struct jr_conf *conf, struct jr_err *err)
 	size_t n = 0;
 	int fd, r;
 
-	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* the caller-path rule (callerpath.h): never through a symlink a job planted, never
+	 * blocked on a FIFO */
+	fd = jr_cp_open("--config", file, JR_CP_FILE, err);
 	if (fd < 0) {
-		if (!path && errno == ENOENT)
+		if (!path && err->code == ENOENT)
 			return jr_conf_builtin(conf, err);
-		return jr_err_set(err, errno, "%s", file);
+		return fd;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		r = jr_err_set(err, errno ? errno : EINVAL, "%s: not a regular file", file);
 		close(fd);
 		return r;
+	}
+	/* the admin's: whoever can write it decides every profile (as sshd's StrictModes) */
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		close(fd);
+		return jr_err_set(err, 0, "%s: must belong to root and not be writable by group or "
+				  "others (owner uid %u, mode %04o)", file, (unsigned)st.st_uid,
+				  (unsigned)(st.st_mode & 07777));
 	}
 	if (st.st_size > JR_CONF_MAX_BYTES) {
 		close(fd);

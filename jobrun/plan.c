@@ -211,7 +211,7 @@ static int add_host_path(struct jr_plan *plan, const struct jr_ids *ids, const c
 		return jr_err_set(err, 0, "bind source '%s' would cover the job's own %s", host, own);
 	if (covered(plan, host))
 		return 0; /* already visible, read-only, through a bind of a parent directory */
-	r = jr_cp_bind_source("bind source", host, &fd, &st, target, sizeof(target), err);
+	r = jr_cp_bind_source("--ro-bind (or system bind)", host, &fd, &st, target, sizeof(target), err);
 	if (r < 0) {
 		if (err->code == ENOENT && optional)
 			return 0;

@@ -754,6 +754,12 @@ int jr_cmd_run(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
+	/* jobrun mounts and leases there by name: no job may be able to touch any part of it */
+	if (jr_cp_check_private_dir("--runtime-dir", spec.runtime_dir, &err) < 0) {
+		fprintf(stderr, "jobrun run: %s\n", err.msg);
+		status = 2;
+		goto out;
+	}
 	/* where the result goes, resolved before the job can touch it; checked again at the end */
 	if (spec.result_path && (jr_cp_dest_init(&result, "--result", spec.result_path, &err) < 0 ||
 				 jr_cp_dest_check(&result, &err) < 0)) {

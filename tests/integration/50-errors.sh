@@ -94,9 +94,13 @@ is "$(jq -r .verdict "$T/result.real" 2>&1) $(stat -c %F "$T/result.link")" "OK 
 # ---------------------------------------------------------------- set-up failures (XX)
 touch "$T/rt-file"
 jr --runtime-dir "$T/rt-file" -- /bin/true
-verdict_is XX 2 "a runtime dir that is a file: verdict XX, jobrun exits 2"
-like "$(res .message)" "rt-file/uids: Not a directory" "XX: the message names the path and the error"
-cmp_ok "$MS" -lt $((3000 * SLOW)) "XX: quickly ($MS ms)"
+is "$RC $(res .verdict)" "2 <no result>" "a runtime dir that is a file: refused before any job, jobrun exits 2"
+like "$(cat "$JERR")" "--runtime-dir '$T/rt-file': Not a directory" "the message names the option, the path and the error"
+cmp_ok "$MS" -lt $((3000 * SLOW)) "refused quickly ($MS ms)"
+mkdir -p "$T/rt-open" && chmod 0777 "$T/rt-open"
+jr --runtime-dir "$T/rt-open" -- /bin/true
+is "$RC $(res .verdict)" "2 <no result>" "a runtime dir others can write (a job could plant mount points there): refused, exit 2"
+like "$(cat "$JERR")" "--runtime-dir '$T/rt-open' is not root's or others can write it" "the message says why"
 
 mkdir -p "$T/rt-bad"
 touch "$T/rt-bad/root"

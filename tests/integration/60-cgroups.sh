@@ -347,6 +347,25 @@ else
 		"/usr is on block device $usr_dev here: every job has a disk for I/O limits"
 fi
 
+# ---------------------------------------------------------------- --dir on a disk
+# I/O limits govern the disk under the job's --dir too (found from its descriptor): on a host
+# whose $T is on a block device, O_DIRECT writes into /job are throttled. This is the v1 blkio
+# lane on hosts whose kernel cannot enforce user quotas (no --scratch possible there).
+dir_dev=$(findmnt -n -o MAJ:MIN -T "$T" | tr -d " ")
+case "$dir_dev" in
+0:*|"")
+	skip "--io-write-bps 1M throttles O_DIRECT writes into a --dir on a disk" "$T is not on a block device ($(findmnt -n -o FSTYPE -T "$T"))"
+	skip "the --dir's disk is counted in io.write_bytes" "$T is not on a block device"
+	;;
+*)
+	jrwo --io-write-bps 1M -- dio /job/f 3M
+	verdict_is OK 0 "3 MiB of O_DIRECT writes into --dir under --io-write-bps 1M: OK"
+	check "--io-write-bps 1M throttles O_DIRECT writes into a --dir on a disk: 3 MiB took >= 2.5 s ($(pv seconds) s)" \
+		awk -v s="$(pv seconds)" 'BEGIN { exit !(s >= 2.5) }'
+	cmp_ok "$(res .io.write_bytes)" -ge $((3 * MiB)) "the --dir's disk is counted in io.write_bytes ($(res .io.write_bytes))"
+	;;
+esac
+
 # ---------------------------------------------------------------- the job's view
 jrwo --memory 64M --pids 64 --cpus 1 -- cgroup
 is "$(grep -c . "$OUT")" "$(grep -c . /proc/self/cgroup)" "(the job lists every hierarchy)"

@@ -939,7 +939,8 @@ static void conf_load_missing(void **state)
 	jr_err_clear(&err);
 	/* a path given that does not exist: an error */
 	assert_int_equal(jr_conf_load("/nonexistent/jobrun.conf", &c, &err), -ENOENT);
-	assert_string_equal(err.msg, "/nonexistent/jobrun.conf: No such file or directory");
+	assert_string_equal(err.msg, "--config '/nonexistent/jobrun.conf': 'nonexistent': No such "
+				     "file or directory");
 	/* the default path missing: the built-in configuration */
 	if (access(JR_CONF_DEFAULT_PATH, F_OK) == 0) {
 		print_message("# %s exists here: the built-in fallback is not tested\n",
@@ -952,6 +953,31 @@ static void conf_load_missing(void **state)
 	jr_conf_free(&c);
 	/* a directory is not a configuration file */
 	assert_true(jr_conf_load("/", &c, &err) < 0);
+}
+
+/* jobrun.conf decides every profile: whoever else can write it is refused (StrictModes). */
+static void conf_load_strict_modes(void **state)
+{
+	const char *text = "default_profile = \"grader\"\n";
+	char path[] = "/tmp/jobrun-test-conf.XXXXXX";
+	struct jr_conf c;
+	struct jr_err err;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	assert_int_equal(chmod(path, 0644), 0);
+	jr_err_clear(&err);
+	assert_int_equal(jr_conf_load(path, &c, &err), 0);
+	jr_conf_free(&c);
+	assert_int_equal(chmod(path, 0666), 0);
+	jr_err_clear(&err);
+	assert_true(jr_conf_load(path, &c, &err) < 0);
+	assert_non_null(strstr(err.msg, "not be writable by group or others"));
+	unlink(path);
 }
 
 static int parse_conf(const char *text, struct jr_conf *c, struct jr_err *err)
@@ -1529,6 +1555,7 @@ int main(void)
 		cmocka_unit_test(conf_example_is_builtin),
 		cmocka_unit_test(conf_builtin_values),
 		cmocka_unit_test(conf_load_missing),
+		cmocka_unit_test(conf_load_strict_modes),
 		cmocka_unit_test(conf_errors),
 		cmocka_unit_test(conf_profiles_inherit),
 		cmocka_unit_test(apply_profile_defaults),
