@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <jansson.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* The job's own doing (its archive, its config): verdict RJ. */
@@ -65,12 +67,113 @@ static int open_inputs(struct jr_job *job, struct jr_stage *st, struct jr_err *e
 	return 0;
 }
 
-/* Run the helper; its report in *rep. Problems with the caller's files are RJ. */
-static int unpack(struct jr_job *job, json_t **rep, struct jr_err *err)
+static void stage_done_maybe(struct jr_job *job)
 {
+	struct jr_staging *g = &job->stg;
+
+	if (!g->exited || !g->report_eof || !g->done)
+		return;
+	uv_timer_stop(&job->timer);
+	job->unpacked.wall_usec = (uv_hrtime() - g->t0) / 1000;
+	g->done(job);
+}
+
+static void kill_helper(struct jr_job *job)
+{
+	if (job->stg.pidfd >= 0 && !job->stg.exited)
+		syscall(SYS_pidfd_send_signal, job->stg.pidfd, SIGKILL, NULL, 0);
+}
+
+static void report_cb(uv_poll_t *h, int status, int events)
+{
+	struct jr_job *job = h->data;
+	struct jr_staging *g = &job->stg;
+	ssize_t n;
+
+	(void)status;
+	(void)events;
+	for (;;) {
+		if (g->len + 1 >= g->cap) {
+			char *nb = g->cap * 2 <= JR_STAGE_REPORT_MAX ? realloc(g->report, g->cap * 2)
+								     : NULL;
+			if (!nb) { /* a report that large is not one: stop it */
+				g->too_big = true;
+				kill_helper(job);
+				break;
+			}
+			g->report = nb;
+			g->cap *= 2;
+		}
+		n = read(g->report_fd, g->report + g->len, g->cap - 1 - g->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0)
+			break;
+		g->len += (size_t)n;
+	}
+	g->report[g->len] = '\0';
+	uv_poll_stop(h);
+	g->report_eof = true;
+	stage_done_maybe(job);
+}
+
+static void helper_exit_cb(uv_poll_t *h, int status, int events)
+{
+	struct jr_job *job = h->data;
+	struct jr_staging *g = &job->stg;
+	siginfo_t si;
+
+	(void)status;
+	(void)events;
+	memset(&si, 0, sizeof(si));
+	if (waitid((idtype_t)P_PIDFD, (id_t)g->pidfd, &si, WEXITED | WNOHANG) < 0 ||
+	    si.si_pid == 0)
+		return;
+	g->wstatus = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) : si.si_status;
+	uv_poll_stop(h);
+	g->exited = true;
+	stage_done_maybe(job);
+}
+
+static void stage_timeout_cb(uv_timer_t *t)
+{
+	struct jr_job *job = t->data;
+
+	job->stg.timed_out = true;
+	kill_helper(job);
+}
+
+void jr_job_stage_kill(struct jr_job *job)
+{
+	kill_helper(job);
+}
+
+int jr_job_stage_close(struct jr_job *job, uv_close_cb close_cb)
+{
+	struct jr_staging *g = &job->stg;
+	int n = 0;
+
+	if (g->exit_open && !uv_is_closing((uv_handle_t *)&g->exit_poll)) {
+		g->exit_poll.data = job;
+		uv_close((uv_handle_t *)&g->exit_poll, close_cb);
+		n++;
+	}
+	if (g->report_open && !uv_is_closing((uv_handle_t *)&g->report_poll)) {
+		g->report_poll.data = job;
+		uv_close((uv_handle_t *)&g->report_poll, close_cb);
+		n++;
+	}
+	g->exit_open = g->report_open = false;
+	return n;
+}
+
+/* Start the helper and watch it; problems with the caller's files are RJ. */
+static int unpack_start(struct jr_job *job, struct jr_err *err)
+{
+	struct jr_staging *g = &job->stg;
 	struct jr_stage st;
-	json_error_t jerr;
-	char *report = NULL;
 	int r;
 
 	memset(&st, 0, sizeof(st));
@@ -87,19 +190,34 @@ static int unpack(struct jr_job *job, json_t **rep, struct jr_err *err)
 	st.max_entries = job->spec->max_entries;
 	st.max_bytes = job->admit->stage_bytes;
 	st.max_name = job->spec->max_name;
-	st.helper_fd = jr_helper_open("jobrun-unpack", err);
-	r = st.helper_fd;
+	g->cap = 4096;
+	g->report = malloc(g->cap);
+	r = g->report ? 0 : jr_err_set(err, ENOMEM, "unpack report");
+	if (r == 0)
+		r = st.helper_fd = jr_helper_open("jobrun-unpack", err);
 	if (r >= 0)
 		r = st.seccomp_fd = jr_seccomp_export(JR_SECCOMP_UNPACK, err);
 	if (r >= 0)
-		r = jr_stage_run(&st, &report, err);
+		r = jr_stage_spawn(&st, &g->pidfd, &g->report_fd, err);
 	if (r >= 0) {
-		*rep = json_loads(report, 0, &jerr);
-		if (!*rep)
-			r = jr_err_set(err, EPROTO, "jobrun-unpack's report: %s", jerr.text);
+		g->t0 = uv_hrtime();
+		r = uv_poll_init(job->loop, &g->exit_poll, g->pidfd);
+		g->exit_open = r == 0;
+		if (r == 0)
+			r = uv_poll_init(job->loop, &g->report_poll, g->report_fd);
+		g->report_open = g->exit_open && r == 0;
+		g->exit_poll.data = g->report_poll.data = job;
+		if (r == 0)
+			r = uv_poll_start(&g->exit_poll, UV_READABLE, helper_exit_cb);
+		if (r == 0)
+			r = uv_poll_start(&g->report_poll, UV_READABLE, report_cb);
+		if (r < 0) {
+			kill_helper(job);
+			r = jr_err_set(err, -r, "watching jobrun-unpack");
+		}
 	}
 out:
-	free(report);
+	/* the helper has its own copies */
 	if (st.archive_fd >= 0)
 		close(st.archive_fd);
 	if (st.conf_fd >= 0)
@@ -167,16 +285,13 @@ static int open_job_stdin(struct jr_job *job, int *stdin_fd, struct jr_err *err)
 	return 0;
 }
 
-int jr_job_stage(struct jr_job *job, int *stdin_fd, struct jr_err *err)
+int jr_job_stage_start(struct jr_job *job, void (*done)(struct jr_job *job),
+		       struct jr_err *err)
 {
 	struct jr_spec *spec = job->spec;
 	char job_dir[4096];
-	struct jr_jobreq req;
-	bool have_req = false;
-	json_t *rep = NULL;
 	int r;
 
-	jr_jobreq_init(&req);
 	job->ws = jr_ws_create(spec->runtime_dir, job->lease.slot, job->admit->stage_bytes,
 			       job->lease.uid, job->lease.uid, err);
 	if (!job->ws)
@@ -185,9 +300,40 @@ int jr_job_stage(struct jr_job *job, int *stdin_fd, struct jr_err *err)
 	job->ws_fd = open(job_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (job->ws_fd < 0)
 		return jr_err_set(err, errno, "open %s", job_dir);
-	r = unpack(job, &rep, err);
-	if (r == 0)
-		r = read_report(job, rep, &req, &have_req, err);
+	r = unpack_start(job, err);
+	if (r < 0)
+		return r;
+	job->stg.done = done;
+	job->timer.data = job;
+	uv_timer_start(&job->timer, stage_timeout_cb, JR_STAGE_TIMEOUT_MS, 0);
+	return 0;
+}
+
+/* The helper is gone and its report read: the job's config, admission, its disk limit, its
+ * output directory and stdin. */
+int jr_job_stage_finish(struct jr_job *job, int *stdin_fd, struct jr_err *err)
+{
+	struct jr_staging *g = &job->stg;
+	struct jr_spec *spec = job->spec;
+	struct jr_jobreq req;
+	bool have_req = false;
+	json_error_t jerr;
+	json_t *rep = NULL;
+	int r;
+
+	if (g->timed_out)
+		return jr_err_set(err, ETIMEDOUT, "jobrun-unpack did not finish in %d s",
+				  JR_STAGE_TIMEOUT_MS / 1000);
+	if (g->too_big)
+		return jr_err_set(err, EMSGSIZE, "jobrun-unpack's report is too large");
+	r = jr_stage_outcome(g->report, g->wstatus, err);
+	if (r < 0)
+		return r;
+	rep = json_loads(g->report, 0, &jerr);
+	if (!rep)
+		return jr_err_set(err, EPROTO, "jobrun-unpack's report: %s", jerr.text);
+	jr_jobreq_init(&req);
+	r = read_report(job, rep, &req, &have_req, err);
 	json_decref(rep);
 	if (r == 0) {
 		r = job->admit->fn(job->admit->data, have_req ? &req : NULL, spec, err);
@@ -220,7 +366,8 @@ void jr_job_collect(struct jr_job *job)
 	const struct jr_spec *spec = job->spec;
 	struct jr_err err;
 
-	if (job->ws_fd < 0 || job->out_dir_fd < 0 || !spec->outputs.n || job->outputs.v)
+	if (job->ws_fd < 0 || job->out_dir_fd < 0 || !spec->outputs.n || job->outputs.v ||
+	    job->pid <= 0) /* a job that never ran has no outputs */
 		return;
 	jr_err_clear(&err);
 	if (jr_collect(job->ws_fd, &spec->outputs, job->out_dir_fd, spec->output_limit, COLLECT_MS,
@@ -241,6 +388,19 @@ void jr_job_unstage(struct jr_job *job)
 	if (job->out_dir_fd >= 0)
 		close(job->out_dir_fd);
 	job->out_dir_fd = -1;
+	if (job->stg.pidfd >= 0 && !job->stg.exited) { /* a start that failed while it ran */
+		siginfo_t si;
+
+		kill_helper(job);
+		waitid((idtype_t)P_PIDFD, (id_t)job->stg.pidfd, &si, WEXITED);
+	}
+	if (job->stg.pidfd >= 0)
+		close(job->stg.pidfd);
+	if (job->stg.report_fd >= 0)
+		close(job->stg.report_fd);
+	job->stg.pidfd = job->stg.report_fd = -1;
+	free(job->stg.report);
+	job->stg.report = NULL;
 	jr_err_clear(&err);
 	if (job->ws && jr_ws_destroy(job->ws, &err) < 0)
 		jr_error("job=%s %s", job->spec->id, err.msg);

@@ -88,11 +88,6 @@ static int build_init_argv(struct jr_job *job)
 	return r ? -ENOMEM : 0;
 }
 
-struct launch_fds {
-	int init, seccomp, in;
-	int status[2], out[2], err[2];
-};
-
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -100,7 +95,7 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static void close_launch_fds(struct launch_fds *f)
+static void close_launch_fds(struct jr_launch_fds *f)
 {
 	close_fd(&f->init);
 	close_fd(&f->seccomp);
@@ -145,7 +140,7 @@ static int open_sinks(struct jr_job *job, struct jr_err *err)
 
 /* Caller's files: a problem with them rejects the job (RJ), it is not jobrun's fault. Each
  * path is resolved once (callerpath.h); only descriptors are used from here on. */
-static int open_caller_files(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
+static int open_caller_files(struct jr_job *job, struct jr_launch_fds *f, struct jr_err *err)
 {
 	const struct jr_spec *spec = job->spec;
 	struct stat st;
@@ -277,14 +272,17 @@ static int check_cgroup(struct jr_job *job, struct jr_err *err)
 	return 0;
 }
 
-/* A tarball job: unpack into the workspace (inside the job's cgroup), admit its config, then
- * write the limits it ends up with. */
-static int stage(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
+/* A tarball job, once unpacked (into the workspace, inside the job's cgroup): admit its
+ * config, then write the limits it ends up with. What unpacking used is not the command's: the
+ * CPU time so far is the base of the job's CPU budget. */
+static int stage_finish(struct jr_job *job, struct jr_err *err)
 {
 	bool had_cpuset = job->spec->cg.cpuset != NULL;
 	int r;
 
-	r = jr_job_stage(job, &f->in, err);
+	if (job->have_cg && jr_cg_cpu_usec(&job->cg, job->cgh, &job->cpu_base_usec) == 0)
+		job->unpacked.cpu_usec = job->cpu_base_usec;
+	r = jr_job_stage_finish(job, &job->lf.in, err);
 	if (r < 0)
 		return r;
 	if (!had_cpuset && job->spec->cg.cpuset)
@@ -323,16 +321,32 @@ static int make_scratch(struct jr_job *job, struct jr_err *err)
 	return r;
 }
 
-static int prepare(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
+/* Before a tarball job's unpacking: its uid, its scratch directory, its cgroup. */
+static int prepare_early(struct jr_job *job, struct jr_err *err)
+{
+	const struct jr_spec *spec = job->spec;
+	int r;
+
+	r = jr_uid_acquire(spec->runtime_dir, spec->uid_base, spec->uid_count, &job->lease, err);
+	if (r < 0)
+		return r;
+	if (spec->scratch) {
+		r = make_scratch(job, err);
+		if (r < 0)
+			return r;
+	}
+	return prepare_cgroup(job, err);
+}
+
+/* Everything the launch needs: the plan (binds from descriptors), jobrun-init's arguments
+ * and descriptor, the seccomp program, the pipes. */
+static int prepare_late(struct jr_job *job, struct jr_launch_fds *f, struct jr_err *err)
 {
 	const struct jr_spec *spec = job->spec;
 	char root[PATH_MAX], scratch[PATH_MAX];
 	struct jr_ids ids;
 	int r;
 
-	r = jr_uid_acquire(spec->runtime_dir, spec->uid_base, spec->uid_count, &job->lease, err);
-	if (r < 0)
-		return r;
 	snprintf(root, sizeof(root), "%s/root", spec->runtime_dir);
 	snprintf(scratch, sizeof(scratch), "%s/scratch", spec->runtime_dir);
 	if (make_dir(root, err) < 0 || make_dir(scratch, err) < 0)
@@ -341,23 +355,9 @@ static int prepare(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
 	ids.uid = job->lease.uid;
 	ids.gid = job->lease.uid;
 	ids.workdir_fd = job->workdir_fd;
-	ids.scratch_fd = -1;
-	if (spec->scratch) {
-		r = make_scratch(job, err);
-		if (r < 0)
-			return r;
-		ids.scratch_dir = job->scratch_dir;
-		ids.scratch_fd = job->scratch_fd;
-	}
-	r = prepare_cgroup(job, err);
-	if (r < 0)
-		return r;
-	if (job->admit && (spec->archive || spec->job_conf)) {
-		r = stage(job, f, err);
-		if (r < 0)
-			return r;
-		ids.storage = job->ws; /* /job, /tmp, /dev/shm: the workspace's one tmpfs */
-	}
+	ids.scratch_dir = job->scratch_dir;
+	ids.scratch_fd = job->scratch_fd;
+	ids.storage = job->ws; /* a tarball job: /job, /tmp, /dev/shm in the workspace's tmpfs */
 	r = jr_plan_build(&job->plan, spec, &ids, root, scratch, err);
 	if (r < 0) {
 		/* no errno: the caller asked for a bind that cannot be (RJ), not jobrun's fault */
@@ -462,6 +462,10 @@ static void settle_cgroup(struct jr_job *job)
 	}
 	jr_cg_read(&job->cg, job->cgh, &job->result.usage);
 	job->result.cg_version = job->cg.version;
+	/* the command's CPU time; unpacking's is reported apart (archive.unpack_cpu_seconds) */
+	if (job->result.usage.have_cpu)
+		job->result.usage.cpu_usec = job->result.usage.cpu_usec > job->cpu_base_usec ?
+					     job->result.usage.cpu_usec - job->cpu_base_usec : 0;
 	if (spec->cpu_time_usec && job->result.usage.have_cpu &&
 	    job->result.usage.cpu_usec >= spec->cpu_time_usec)
 		job->outcome.timed_out_cpu = true;
@@ -541,7 +545,7 @@ static void wall_cb(uv_timer_t *t)
  * most ncpu CPU-seconds per second. Re-armed each time, never a fixed busy poll. */
 static void arm_cpu_timer(struct jr_job *job, uint64_t used_usec)
 {
-	uint64_t left = job->spec->cpu_time_usec - used_usec;
+	uint64_t left = job->spec->cpu_time_usec - used_usec; /* used: the command's */
 	uint64_t ms = left / job->ncpu / 1000 + 1;
 
 	uv_timer_start(&job->cpu_timer, cpu_cb, ms < 2 ? 2 : ms, 0);
@@ -559,6 +563,7 @@ static void cpu_cb(uv_timer_t *t)
 			job->spec->id);
 		return;
 	}
+	used = used > job->cpu_base_usec ? used - job->cpu_base_usec : 0;
 	if (used < job->spec->cpu_time_usec) {
 		arm_cpu_timer(job, used);
 		return;
@@ -604,14 +609,19 @@ static void start_watches(struct jr_job *job)
 
 void jr_job_cancel(struct jr_job *job, const char *why)
 {
-	if (job->state != JR_JOB_RUNNING)
+	if (job->state != JR_JOB_RUNNING && job->state != JR_JOB_STAGING)
 		return;
 	job->outcome.internal_error = true;
 	snprintf(job->outcome.message, sizeof(job->outcome.message), "%s", why);
+	if (job->state == JR_JOB_STAGING) { /* stop unpacking at once, start nothing */
+		job->cancelled = true;
+		jr_job_stage_kill(job);
+		return;
+	}
 	kill_job(job);
 }
 
-static int launch(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
+static int launch(struct jr_job *job, struct jr_launch_fds *f, struct jr_err *err)
 {
 	struct jr_launch l = {
 		.plan = &job->plan, .init_argv = job->init_argv.v, .init_envp = job->spec->env.v,
@@ -663,10 +673,47 @@ static int launch(struct jr_job *job, struct launch_fds *f, struct jr_err *err)
 	return 0;
 }
 
+/* The start ends here: launched, or failed (then the one finish path runs from the loop). */
+static void start_end(struct jr_job *job, int r, struct jr_err *err)
+{
+	if (r < 0 && !job->outcome.internal_error) {
+		if (job->outcome.rejected)
+			reject(job, err);
+		else
+			fail_internal(job, err);
+	}
+	close_launch_fds(&job->lf);
+	if (job->state != JR_JOB_RUNNING) {
+		job->state = JR_JOB_NEW;
+		clock_gettime(CLOCK_REALTIME, &job->result.start);
+		job->result.end = job->result.start;
+		uv_timer_start(&job->timer, wall_cb, 0, 0);
+	}
+}
+
+/* A tarball job's helper is done (or was killed): admit, then launch, unless cancelled. */
+static void staged_cb(struct jr_job *job)
+{
+	struct jr_err err;
+	int r;
+
+	jr_err_clear(&err);
+	if (job->cancelled) {
+		start_end(job, -ECANCELED, &err); /* the message is the cancel's */
+		return;
+	}
+	r = stage_finish(job, &err);
+	if (r == 0)
+		r = prepare_late(job, &job->lf, &err);
+	if (r == 0)
+		r = launch(job, &job->lf, &err);
+	start_end(job, r, &err);
+}
+
 void jr_job_start(struct jr_job *job, uv_loop_t *loop, struct jr_spec *spec,
 		  const struct jr_host *host, const struct jr_admit *admit, jr_job_done_cb done_cb)
 {
-	struct launch_fds f = { -1, -1, -1, { -1, -1 }, { -1, -1 }, { -1, -1 } };
+	const struct jr_launch_fds none = { -1, -1, -1, { -1, -1 }, { -1, -1 }, { -1, -1 } };
 	struct jr_err err;
 	int r;
 
@@ -681,6 +728,8 @@ void jr_job_start(struct jr_job *job, uv_loop_t *loop, struct jr_spec *spec,
 	job->lease.fd = -1;
 	job->ws_fd = job->workdir_fd = job->out_dir_fd = -1;
 	job->scratch_base_fd = job->scratch_fd = -1;
+	job->stg.pidfd = job->stg.report_fd = -1;
+	job->lf = none;
 	job->admit = admit;
 	job->out.data = job->err.data = job;
 	job->result.out.limit = job->result.err.limit = spec->output_limit;
@@ -690,21 +739,25 @@ void jr_job_start(struct jr_job *job, uv_loop_t *loop, struct jr_spec *spec,
 	job->cpu_timer.data = job;
 	job->exit_poll.data = job;
 
-	r = open_caller_files(job, &f, &err);
+	r = open_caller_files(job, &job->lf, &err);
 	if (r < 0) {
-		reject(job, &err);
-	} else if (prepare(job, &f, &err) < 0 || launch(job, &f, &err) < 0) {
-		if (job->outcome.rejected)
-			reject(job, &err);
-		else
-			fail_internal(job, &err);
+		job->outcome.rejected = true;
+		start_end(job, r, &err);
+		return;
 	}
-	close_launch_fds(&f);
-	if (job->state != JR_JOB_RUNNING) {
-		clock_gettime(CLOCK_REALTIME, &job->result.start);
-		job->result.end = job->result.start;
-		uv_timer_start(&job->timer, wall_cb, 0, 0);
+	r = prepare_early(job, &err);
+	if (r == 0 && job->admit && (spec->archive || spec->job_conf)) {
+		r = jr_job_stage_start(job, staged_cb, &err);
+		if (r == 0) {
+			job->state = JR_JOB_STAGING; /* staged_cb goes on from the loop */
+			return;
+		}
 	}
+	if (r == 0)
+		r = prepare_late(job, &job->lf, &err);
+	if (r == 0)
+		r = launch(job, &job->lf, &err);
+	start_end(job, r, &err);
 }
 
 /* The job's writes and the removal of its scratch tree dirty the disk's metadata (bitmaps,
@@ -821,6 +874,7 @@ static void finish(struct jr_job *job)
 	close_handle(job, (uv_handle_t *)&job->cpu_timer);
 	close_handle(job, (uv_handle_t *)&job->exit_poll);
 	close_handle(job, (uv_handle_t *)&job->oom_watch);
+	job->closing += jr_job_stage_close(job, closed_cb);
 	close_pump(job, &job->out);
 	close_pump(job, &job->err);
 }

@@ -37,10 +37,31 @@ typedef void (*jr_job_done_cb)(struct jr_job *job);
 
 enum jr_job_state {
 	JR_JOB_NEW,
+	JR_JOB_STAGING,   /* the unpack helper runs (a tarball job), watched on the loop */
 	JR_JOB_RUNNING,   /* PID 1 alive */
 	JR_JOB_DRAINING,  /* PID 1 gone, output pipes still open */
 	JR_JOB_CLOSING,   /* handles closing */
 	JR_JOB_DONE,
+};
+
+/* The descriptors a launch needs, gathered while the job is prepared. */
+struct jr_launch_fds {
+	int init, seccomp, in;
+	int status[2], out[2], err[2];
+};
+
+/* A tarball job's unpack helper, watched on the loop: its exit (pidfd) and its report (a pipe
+ * read without blocking), under job->timer (JR_STAGE_TIMEOUT_MS). */
+struct jr_staging {
+	int pidfd, report_fd;
+	uv_poll_t exit_poll, report_poll;
+	bool exit_open, report_open;  /* the handles need closing */
+	bool exited, report_eof, timed_out, too_big;
+	int wstatus;
+	char *report;
+	size_t len, cap;
+	uint64_t t0;                  /* uv_hrtime() at its start */
+	void (*done)(struct jr_job *job);
 };
 
 struct jr_job {
@@ -52,6 +73,10 @@ struct jr_job {
 	int workdir_fd;        /* the caller's --dir (O_PATH), or -1 */
 	int out_dir_fd;        /* the caller's --output-dir (O_PATH), or -1 */
 	struct jr_unpacked unpacked;
+	struct jr_staging stg;
+	struct jr_launch_fds lf;
+	uint64_t cpu_base_usec; /* the cgroup's CPU time when the command starts (unpacking's) */
+	bool cancelled;        /* jr_job_cancel during staging: start nothing */
 	struct jr_outputs outputs;  /* freed by the owner after done_cb (jr_outputs_free) */
 	enum jr_job_state state;
 	struct jr_uid_lease lease;
@@ -91,9 +116,16 @@ struct jr_job {
 void jr_job_start(struct jr_job *job, uv_loop_t *loop, struct jr_spec *spec,
 		  const struct jr_host *host, const struct jr_admit *admit, jr_job_done_cb done_cb);
 
-/* job-stage.c: a tarball job's workspace: unpack, read its config, admit; after the job,
- * collect its outputs and remove the workspace. */
-int jr_job_stage(struct jr_job *job, int *stdin_fd, struct jr_err *err);
+/* job-stage.c: a tarball job's workspace: unpack (on the loop: done is called once the helper
+ * has exited and its report is read, or it was killed), read its config, admit; after the
+ * job, collect its outputs and remove the workspace. */
+int jr_job_stage_start(struct jr_job *job, void (*done)(struct jr_job *job),
+		       struct jr_err *err);
+int jr_job_stage_finish(struct jr_job *job, int *stdin_fd, struct jr_err *err);
+/* Kill the helper now (cancel): done follows when it is gone. */
+void jr_job_stage_kill(struct jr_job *job);
+/* Close the staging handles (data: the job); returns how many close_cb calls will follow. */
+int jr_job_stage_close(struct jr_job *job, uv_close_cb close_cb);
 /* After the job's PID 1 is dead: copy its outputs (result: job->outputs). */
 void jr_job_collect(struct jr_job *job);
 void jr_job_unstage(struct jr_job *job);

@@ -310,10 +310,12 @@ static int add_job_files(json_t *o, const struct jr_result *r, const struct jr_s
 	    json_object_set_new(o, "profile", spec->profile ? text(spec->profile) : json_null()) < 0)
 		return -1;
 	if (r->unpacked && r->unpacked->done)
-		return json_object_set_new(o, "archive", json_pack("{s:I, s:I, s:I}",
+		return json_object_set_new(o, "archive", json_pack("{s:I, s:I, s:I, s:f, s:f}",
 				"entries", (json_int_t)r->unpacked->entries,
 				"bytes", (json_int_t)r->unpacked->bytes,
-				"stripped_setid", (json_int_t)r->unpacked->stripped_setid));
+				"stripped_setid", (json_int_t)r->unpacked->stripped_setid,
+				"unpack_cpu_seconds", (double)r->unpacked->cpu_usec / 1e6,
+				"unpack_wall_seconds", (double)r->unpacked->wall_usec / 1e6));
 	return json_object_set_new(o, "archive", json_null());
 }
 

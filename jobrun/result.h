@@ -27,6 +27,7 @@ enum jr_verdict {
 struct jr_unpacked {
 	bool done;
 	uint64_t entries, bytes, stripped_setid;
+	uint64_t cpu_usec, wall_usec; /* what unpacking took (not in the job's cpu or wall) */
 };
 
 struct jr_stream {

@@ -9,7 +9,6 @@
 #include <linux/filter.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +16,9 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#define REPORT_MAX (1 << 20)
 #define BPF_MAX 4096
-#define STAGE_TIMEOUT_MS 120000 /* a helper that hangs (or is made to) must not hang jobrun */
 
 struct child_args {
 	const struct jr_stage *st;
@@ -109,48 +105,6 @@ static int read_prog(int fd, struct sock_filter **buf, unsigned short *len, stru
 	return 0;
 }
 
-static int read_report(int fd, pid_t pid, char **out, struct jr_err *err)
-{
-	size_t got = 0, cap = 4096;
-	char *buf = malloc(cap), *nb;
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	struct timespec t0, now;
-	long left;
-	ssize_t n;
-
-	if (!buf)
-		return jr_err_set(err, ENOMEM, "unpack report");
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = STAGE_TIMEOUT_MS - ((now.tv_sec - t0.tv_sec) * 1000 +
-					   (now.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
-			kill(pid, SIGKILL); /* PID 1 of its namespace: everything of it dies */
-			free(buf);
-			return jr_err_set(err, ETIMEDOUT, "jobrun-unpack did not finish in %d s",
-					  STAGE_TIMEOUT_MS / 1000);
-		}
-		if (got + 1 == cap) {
-			if (cap >= REPORT_MAX || !(nb = realloc(buf, cap * 2))) {
-				free(buf);
-				return jr_err_set(err, EMSGSIZE, "unpack report too large");
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		n = read(fd, buf + got, cap - 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	*out = buf;
-	return 0;
-}
-
 static const char *exit_reason(int code)
 {
 	switch (code) {
@@ -163,7 +117,7 @@ static const char *exit_reason(int code)
 	}
 }
 
-int jr_stage_run(const struct jr_stage *st, char **report, struct jr_err *err)
+int jr_stage_spawn(const struct jr_stage *st, int *pidfd, int *report_fd, struct jr_err *err)
 {
 	char a_entries[32], a_bytes[32], a_name[32];
 	char *argv[] = { "jobrun-unpack", "--max-entries", a_entries, "--max-bytes", a_bytes,
@@ -172,10 +126,9 @@ int jr_stage_run(const struct jr_stage *st, char **report, struct jr_err *err)
 	struct clone_args ca;
 	struct child_args a;
 	sigset_t all, old;
-	int pipefd[2], st_code = 0, r;
+	int pipefd[2], r, pfd = -1;
 	long pid;
 
-	*report = NULL;
 	snprintf(a_entries, sizeof(a_entries), "%llu", (unsigned long long)st->max_entries);
 	snprintf(a_bytes, sizeof(a_bytes), "%llu", (unsigned long long)st->max_bytes);
 	snprintf(a_name, sizeof(a_name), "%llu", (unsigned long long)st->max_name);
@@ -195,7 +148,8 @@ int jr_stage_run(const struct jr_stage *st, char **report, struct jr_err *err)
 	ca.exit_signal = SIGCHLD;
 	/* Its own pid namespace (PID 1: when it exits, whatever it left running dies, and the
 	 * report pipe reaches EOF), no network, no host IPC: an archive parser is attack surface. */
-	ca.flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+	ca.flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD;
+	ca.pidfd = (uint64_t)(uintptr_t)&pfd;
 	if (st->cg->v2_fd >= 0) {
 		ca.flags |= CLONE_INTO_CGROUP;
 		ca.cgroup = (uint64_t)st->cg->v2_fd;
@@ -213,19 +167,19 @@ int jr_stage_run(const struct jr_stage *st, char **report, struct jr_err *err)
 		close(pipefd[0]);
 		return jr_err_set(err, r, "start jobrun-unpack");
 	}
-	r = read_report(pipefd[0], (pid_t)pid, report, err);
-	close(pipefd[0]);
-	while (waitpid((pid_t)pid, &st_code, 0) < 0 && errno == EINTR)
-		;
-	if (r == 0 && !(*report)[0]) {
-		free(*report);
-		*report = NULL;
-		if (WIFEXITED(st_code))
-			return jr_err_set(err, 0, "jobrun-unpack %s (exit status %d)",
-					  exit_reason(WEXITSTATUS(st_code)), WEXITSTATUS(st_code));
-		return jr_err_set(err, 0, "jobrun-unpack was killed by signal %d%s",
-				  WTERMSIG(st_code), WTERMSIG(st_code) == SIGKILL ?
-				  " (out of memory in the job's cgroup?)" : "");
-	}
-	return r;
+	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+	*pidfd = pfd;
+	*report_fd = pipefd[0];
+	return 0;
+}
+
+int jr_stage_outcome(const char *report, int wstatus, struct jr_err *err)
+{
+	if (report && report[0])
+		return 0;
+	if (WIFEXITED(wstatus))
+		return jr_err_set(err, 0, "jobrun-unpack %s (exit status %d)",
+				  exit_reason(WEXITSTATUS(wstatus)), WEXITSTATUS(wstatus));
+	return jr_err_set(err, 0, "jobrun-unpack was killed by signal %d%s", WTERMSIG(wstatus),
+			  WTERMSIG(wstatus) == SIGKILL ? " (out of memory in the job's cgroup?)" : "");
 }

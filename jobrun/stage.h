@@ -23,9 +23,17 @@ struct jr_stage {
 	uint64_t max_entries, max_bytes, max_name;
 };
 
-/* Run it to the end. Returns 0 with *report set to the helper's JSON report (caller frees),
- * or -errno with err set when the helper could not be run or said nothing. The report itself
- * says whether the archive was accepted. */
-int jr_stage_run(const struct jr_stage *st, char **report, struct jr_err *err);
+/* Most a report may hold, and the time the helper gets (a helper that hangs, or is made to,
+ * must not hold the job forever; the caller's loop enforces it). */
+#define JR_STAGE_REPORT_MAX (1 << 20)
+#define JR_STAGE_TIMEOUT_MS 120000
+
+/* Start it: *pidfd (its exit), *report_fd (non-blocking: its JSON report, then EOF). The
+ * caller waits for both on its loop, never blocking. */
+int jr_stage_spawn(const struct jr_stage *st, int *pidfd, int *report_fd, struct jr_err *err);
+
+/* Once it has exited: 0 when it gave a report (which itself says whether the archive was
+ * accepted), else -errno with err saying why it said nothing (its exit status or signal). */
+int jr_stage_outcome(const char *report, int wstatus, struct jr_err *err);
 
 #endif

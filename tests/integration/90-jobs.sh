@@ -37,7 +37,7 @@ is "$(cat "$J/out/out.txt" 2>/dev/null)" "HELLO TARBALL" "its output comes back 
 like "$(cat "$J/out/res/ids.txt" 2>/dev/null)" "uid=$UID_BASE|uid=16" "a nested output comes back too"
 is "$(res '[.limits.memory_bytes, .limits.wall_seconds, .limits.pids, .memory.limit_bytes, .pids.limit] | @json')" \
 	'[100663296,20,40,100663296,40]' "job.conf's limits apply (memory 96M, wall 20s, pids 40), in the cgroup too"
-is "$(res '.archive.entries >= 4 and .archive.bytes > 0')" true "the result reports what was unpacked ($(res -c .archive))"
+is "$(res '.archive.entries >= 4 and .archive.bytes > 0')" true "the result reports what was unpacked ($(jq -c .archive "$RES"))"
 is "$(res '.outputs | map(.name + ":" + (.error // "ok")) | join(",")')" "out.txt:ok,res/ids.txt:ok" \
 	"the result lists each output and no error"
 is "$(res .output_dir)" "$J/out" "and where they went"
@@ -156,5 +156,52 @@ mktar
 jr "$J/job.tar.gz"
 verdict_is OK 0 "stdin = \"input.txt\" in job.conf"
 is "$(cat "$OUT")" "line from stdin" "the job reads that file on stdin"
+
+MiB=1048576
+# ---------------------------------------------------------------- unpacking is not the job's
+# The job's CPU budget is its command's: an archive that takes CPU to unpack (bzip2, 200 MiB
+# of files: more than the whole budget) does not use it up.
+mkjob cpu
+head -c $((200 * MiB)) /dev/zero >"$J/src/zeros"
+printf 'shell = "./probe burn 0.2"\nlimits {\n  cpu_time = 500ms\n}\n' >"$J/src/job.conf"
+tar -C "$J/src" -cf - . | bzip2 -1 >"$J/job.tar.bz2"
+rm -f "$J/src/zeros"
+jr --disk 1G --memory 1G "$J/job.tar.bz2"
+verdict_is OK 0 "a tarball whose unpacking takes CPU, cpu_time 500ms, command burning 0.2 s: OK"
+is "$(res '.cpu.seconds < 0.45 and .cpu.seconds >= 0.15')" true \
+	"cpu.seconds is the command's ($(res .cpu.seconds) s), not unpacking's"
+is "$(res '.archive.unpack_cpu_seconds > 0.3 and .archive.unpack_wall_seconds > 0')" true \
+	"unpacking is reported apart ($(jq -c .archive "$RES" 2>&1))"
+
+# SIGTERM while unpacking: stop at once, start nothing, report
+mkjob sigterm
+head -c $((400 * MiB)) /dev/urandom >"$J/src/big"
+tar -C "$J/src" -cf "$J/job.tar" .
+rm -f "$RES"
+timeout -k 5 60 "$JOBRUN" run --uid-range "$UID_BASE:$UID_COUNT" --disk 1G --memory 1G \
+	--result "$RES" --stdout "$OUT" --stderr "$ERR" "$J/job.tar" -- /job/probe exit 0 \
+	>"$JOUT" 2>"$JERR" &
+bg=$!
+sleep $((SLOW > 1 ? 2 : 1))
+kill -TERM "$bg"
+t0=$(date +%s%N)
+wait "$bg"
+RC=$?
+MS=$((($(date +%s%N) - t0) / 1000000))
+verdict_is XX 2 "SIGTERM during unpacking: XX, jobrun exits 2"
+like "$(res .message)" "interrupted by TERM" "the message says it was interrupted"
+cmp_ok "$MS" -lt $((2000 * SLOW)) "it stopped at once ($MS ms after the signal)"
+is "$(res .exit_code)" null "the command never started"
+rm -f "$J/src/big" "$J/job.tar"
+
+# A FIFO or a directory given as the archive: RJ at once, never blocked on
+mkfifo "$T/fifo.tar"
+jr "$T/fifo.tar"
+verdict_is RJ 1 "a FIFO as the archive: RJ"
+cmp_ok "$MS" -lt $((5000 * SLOW)) "at once ($MS ms)"
+mkdir -p "$T/dir.tar"
+jr "$T/dir.tar"
+verdict_is RJ 1 "a directory as the archive: RJ"
+like "$(res .message)" "archive .*dir.tar.* not a regular file" "the message says why"
 
 final_checks
