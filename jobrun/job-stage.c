@@ -240,10 +240,17 @@ static int read_report(struct jr_job *job, json_t *rep, struct jr_jobreq *req, b
 		const char *entry = json_string_value(json_object_get(rep, "entry"));
 		const char *why = json_string_value(json_object_get(rep, "reason"));
 
+		why = why ? why : "?";
+		/* the job config's own error: "job.conf:4: ..." or "--job-conf:4: ..." */
+		if (!entry && !strncmp(why, "--job-conf:", 11))
+			return refuse(job, jr_err_set(err, 0, "--job-conf %s:%s", job->spec->job_conf,
+						      why + 11));
+		if (entry && !strncmp(why, entry, strlen(entry)) && why[strlen(entry)] == ':')
+			return refuse(job, jr_err_set(err, 0, "job config refused: %s", why));
 		if (entry)
 			return refuse(job, jr_err_set(err, 0, "archive refused: entry '%s': %s",
-						      entry, why ? why : "?"));
-		return refuse(job, jr_err_set(err, 0, "archive refused: %s", why ? why : "?"));
+						      entry, why));
+		return refuse(job, jr_err_set(err, 0, "archive refused: %s", why));
 	}
 	job->unpacked.done = job->spec->archive != NULL; /* a config alone unpacks nothing */
 	job->unpacked.entries = (uint64_t)json_integer_value(json_object_get(rep, "entries"));

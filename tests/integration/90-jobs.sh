@@ -204,4 +204,33 @@ jr "$T/dir.tar"
 verdict_is RJ 1 "a directory as the archive: RJ"
 like "$(res .message)" "archive .*dir.tar.* not a regular file" "the message says why"
 
+# An output lost on a full host disk: jobrun failed to deliver the job's work: XX, never OK
+mkjob fulldisk
+printf 'shell = "head -c 1048576 /dev/zero > big.out"\noutputs = {"big.out"}\n' >"$J/src/job.conf"
+mktar
+mkdir -p "$T/full"
+if mount -t tmpfs -o size=64k,mode=0755 tmpfs "$T/full"; then
+	CLEANUPS+=("umount -l '$T/full'")
+	jr --output-dir "$T/full/out" "$J/job.tar.gz"
+	verdict_is XX 2 "an output that does not fit the host's disk: XX, jobrun exits 2"
+	like "$(res .message)" "outputs: .*No space left" "the message says the output could not be written"
+	like "$(res '.outputs[0].error')" "No space left" "the output's own error says it too"
+	umount "$T/full"
+else
+	skip "an output that does not fit the host's disk: XX" "cannot mount a small tmpfs"
+	skip "the message says so" "cannot mount a small tmpfs"
+	skip "the output's own error says it too" "cannot mount a small tmpfs"
+fi
+
+# The job config's own errors say so, with the file and the line
+printf 'shell = "true"\nlimits {\n memory =\n}\n' >"$T/bad.conf"
+jr --job-conf "$T/bad.conf"
+verdict_is RJ 1 "--job-conf with a syntax error: RJ"
+like "$(res .message)" "^--job-conf $T/bad.conf:4: " "the message names --job-conf, the file and the line"
+mkjob badconf
+cp "$T/bad.conf" "$J/src/job.conf"
+mktar
+jr "$J/job.tar.gz"
+like "$(res .message)" "^job config refused: job.conf:4: " "a tarball's job.conf: 'job config refused', not 'archive refused'"
+
 final_checks
