@@ -4,6 +4,7 @@ PREFIX      ?= /usr/local
 BINDIR      ?= $(PREFIX)/bin
 LIBEXECDIR  ?= $(PREFIX)/libexec/jobrun
 MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 BUILD       ?= build
 CC          ?= cc
 
@@ -39,7 +40,7 @@ HARDEN      ?= -D_FORTIFY_SOURCE=3 -fstack-protector-strong
 JR_OPT      ?= $(OPT)
 JR_HARDEN   ?= $(HARDEN)
 SAN         ?=
-BASE_CFLAGS := -std=gnu11 $(WARNINGS) -DJR_VERSION='"$(VERSION)"' -DJR_LIBEXECDIR='"$(LIBEXECDIR)"'
+BASE_CFLAGS := -std=gnu11 $(WARNINGS) -DJR_VERSION='"$(VERSION)"'
 CFLAGS_JR   := $(BASE_CFLAGS) $(JR_OPT) $(JR_HARDEN) $(SAN) -fPIE $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_JR  := $(JR_LINK) -Wl,-z,relro,-z,now $(SAN) $(LDFLAGS)
 # the unit tests link the shared libraries (and cmocka) whatever LINK says
@@ -92,27 +93,40 @@ LIB_SRCS    := err.c log.c units.c spec.c plan.c child.c seccomp.c uidpool.c res
                jobreq.c cfgparse.c jobconf.c conf.c job-stage.c cgroup-update.c pathcheck.c callerpath.c
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS  := test_units test_result test_run_parse test_plan test_pump test_acct test_cgroup \
-               test_jobreq test_conf test_pathcheck test_collect test_callerpath
+               test_jobreq test_conf test_pathcheck test_collect test_callerpath test_options
 UNIT_BINS   := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
-.PHONY: all deps demo check check-unit check-root check-vm asan bench fuzz install clean help
+.PHONY: all deps demo check check-unit check-root check-vm asan bench fuzz install clean help FORCE
 
 all: $(BUILD)/jobrun $(BUILD)/jobrun-init $(BUILD)/jobrun-unpack $(BUILD)/probe
 
 help:
-	@echo "make            build $(BUILD)/jobrun, $(BUILD)/jobrun-init, $(BUILD)/probe"
+	@echo "make            build $(BUILD)/jobrun, jobrun-init, jobrun-unpack and the probe"
 	@echo "make deps       apt-get install every build and test dependency that is missing"
-	@echo "make demo       deps + build + run the example job and print its result (root)"
-	@echo "make check      unit tests, then integration tests as root; one summary line"
+	@echo "make demo       deps + build + run the example job and print its result (as root)"
+	@echo "make check      unit tests, then integration tests (as root); one summary line"
 	@echo "make check-vm   the integration tests again in a cgroup-v2 VM (../shared/tools)"
 	@echo "make asan       ASan+UBSan build in build-asan/, then the tests under it; fails on"
 	@echo "                any sanitizer report (build-asan/sanitizer/)"
 	@echo "V=1             print full command lines instead of \"  CC build/x.o\""
 	@echo "make bench      side-by-side benchmarks (bench/README.md)"
-	@echo "make install    install into PREFIX=$(PREFIX)"
+	@echo "make install    install into PREFIX=$(PREFIX): bin/jobrun, libexec/jobrun/ (its"
+	@echo "                helpers, found from bin/jobrun wherever PREFIX is), the man page,"
+	@echo "                the bash completion; then run PREFIX/bin/jobrun check (as root)"
 
 $(BUILD)/%.o: jobrun/%.c jobrun/*.h | $(BUILD)
 	$(call say,CC,$@)$(CC) $(CFLAGS_JR) -c -o $@ $<
+
+# jobrun finds jobrun-init and jobrun-unpack from its own executable (/proc/self/exe, helper.c)
+# at LIBEXECDIR as seen from BINDIR: ../libexec/jobrun whatever PREFIX is, so `make install
+# PREFIX=...` needs no other build. Another layout (LIBEXECDIR=/usr/lib/jobrun) changes the stamp,
+# which rebuilds helper.o.
+LIBEXEC_REL := $(shell realpath -m -s --relative-to='$(BINDIR)' '$(LIBEXECDIR)')
+$(BUILD)/libexec-rel.stamp: FORCE | $(BUILD)
+	$(Q)echo '$(LIBEXEC_REL)' | cmp -s - $@ || echo '$(LIBEXEC_REL)' >$@
+$(BUILD)/helper.o: jobrun/helper.c jobrun/*.h $(BUILD)/libexec-rel.stamp | $(BUILD)
+	$(call say,CC,$@)$(CC) $(CFLAGS_JR) -DJR_LIBEXEC_REL='"$(LIBEXEC_REL)"' -c -o $@ $<
+FORCE:
 
 $(BUILD)/jobrun: $(BUILD)/main.o $(LIB_OBJS)
 	$(call say,LD,$@)$(CC) -o $@ $^ $(LDFLAGS_JR) $(JR_LIBS)
@@ -171,6 +185,13 @@ fuzz: $(FUZZ_BINS)
 $(BUILD)/probe: tests/helpers/probe.c | $(BUILD)
 	$(call say,CCLD,$@)$(CC) $(CFLAGS_ST) -Wno-missing-prototypes -o $@ $< $(LDFLAGS_ST) -lpthread
 
+# test_options is a shell script run like the cmocka tests: every long option of run.c's
+# options[] is in the bash completion and the man page.
+$(BUILD)/tests/test_options: tests/unit/test_options.sh | $(BUILD)
+	@mkdir -p $(BUILD)/tests
+	$(call say,GEN,$@)printf '#!/bin/sh\nexec sh "%s/tests/unit/test_options.sh" "%s"\n' \
+		'$(CURDIR)' '$(CURDIR)' >$@ && chmod 0755 $@
+
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)
 	@mkdir -p $(BUILD)/tests
 	$(call say,CCLD,$@)$(CC) $(CFLAGS_JR) -Ijobrun -o $@ $< $(LIB_OBJS) $(LDFLAGS_UT) $(PKG_LIBS) -lcmocka
@@ -217,12 +238,16 @@ asan:
 bench: all
 	@sh bench/run.sh $(BUILD)
 
+# jobrun runs its helpers only from a directory of root's that only root can write (helper.h):
+# install as root, or have the package make them root's.
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(BUILD)/jobrun $(DESTDIR)$(BINDIR)/jobrun
 	install -m 0755 $(BUILD)/jobrun-init $(DESTDIR)$(LIBEXECDIR)/jobrun-init
 	install -m 0755 $(BUILD)/jobrun-unpack $(DESTDIR)$(LIBEXECDIR)/jobrun-unpack
 	install -m 0644 packaging/man/jobrun.1 $(DESTDIR)$(MANDIR)/man1/jobrun.1
+	install -m 0644 packaging/bash-completion/jobrun $(DESTDIR)$(BASHCOMPDIR)/jobrun
 
 clean:
 	rm -rf build build-asan

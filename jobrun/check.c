@@ -1,12 +1,15 @@
-/* check.c - `jobrun check`: report the host's cgroup layout per controller, namespaces,
- * seccomp, swap, delegation, favordynmods and pivot_root; exit 1 when jobrun cannot enforce
- * its limits here, 0 otherwise. Every line is "name: value" so scripts can grep it. */
+/* check.c - `jobrun check`: report jobrun's helper programs (found, trusted, and running),
+ * the host's cgroup layout per controller, namespaces, seccomp, swap, delegation,
+ * favordynmods and pivot_root; exit 1 when jobrun cannot run jobs or enforce its limits here,
+ * 0 otherwise. Every line is "name: value" so scripts can grep it. */
 #define _GNU_SOURCE
 #include "check.h"
 #include "cgroup.h"
+#include "helper.h"
 #include "spec.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
@@ -21,6 +24,7 @@
 #include <unistd.h>
 
 static int problems;
+static int broken_helpers;
 
 static void line(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -233,6 +237,37 @@ static void check_uid_range(void)
 		     "groups", lo, hi - 1);
 }
 
+/* jobrun-init (every job) and jobrun-unpack (tarball jobs): where jobrun takes them from, and
+ * a trial run of each (helper.c). A missing or broken one: jobrun cannot run jobs. */
+static void check_helpers(void)
+{
+	static const char *const names[] = { "jobrun-init", "jobrun-unpack" };
+	char dir[PATH_MAX], what[PATH_MAX + 128], label[32];
+	struct jr_err err;
+	size_t i;
+	int fd;
+
+	jr_err_clear(&err);
+	fd = jr_helper_dir_open(dir, sizeof(dir), &err);
+	if (fd < 0) {
+		line("helpers:", "NO: %s", err.msg);
+		broken_helpers++;
+		return;
+	}
+	close(fd);
+	line("helpers:", "%s", dir);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(label, sizeof(label), "%s:", names[i]);
+		jr_err_clear(&err);
+		if (jr_helper_check(names[i], what, sizeof(what), &err) < 0) {
+			line(label, "NO: %s", err.msg);
+			broken_helpers++;
+		} else {
+			line(label, "%s", what);
+		}
+	}
+}
+
 int jr_cmd_check(int argc, char **argv)
 {
 	(void)argv;
@@ -244,13 +279,19 @@ int jr_cmd_check(int argc, char **argv)
 		fprintf(stderr, "jobrun check: run it as root, as jobrun runs\n");
 		return 2;
 	}
+	check_helpers();
 	check_namespaces();
 	check_seccomp();
 	check_swap();
 	check_pivot_root();
 	check_uid_range();
 	check_cgroups();
-	line("verdict:", "%s", problems ? "jobrun CANNOT enforce its limits here"
-				       : "jobrun can isolate and limit jobs here");
-	return problems ? 1 : 0;
+	if (broken_helpers)
+		line("verdict:", "jobrun CANNOT run jobs: %s", problems ?
+		     "a helper program is missing or broken, and it cannot enforce its limits here" :
+		     "a helper program is missing or broken (reinstall jobrun: make install)");
+	else
+		line("verdict:", "%s", problems ? "jobrun CANNOT enforce its limits here"
+					       : "jobrun can isolate and limit jobs here");
+	return problems || broken_helpers ? 1 : 0;
 }

@@ -11,11 +11,14 @@
 
 static const char usage[] =
 	"usage: jobrun COMMAND [ARGS...]\n"
-	"  run [OPTIONS] -- CMD...   run one command isolated, print its result (JSON)\n"
-	"  check                     what this host offers; exit 1 if limits cannot be enforced\n"
-	"  version                   print the version\n"
-	"  help                      this text\n"
-	"`jobrun run --help` lists the options of run.\n";
+	"  run [OPTIONS] [--] CMD...  run one command isolated, print its result (JSON)\n"
+	"  run [OPTIONS] JOB.tar.gz   run a job packed as a tarball (.tar[.gz|.bz2|.xz|.zst],\n"
+	"                             .zip, - for stdin) with its job.conf\n"
+	"  check                      jobrun's helpers and what this host offers; exit 1 if\n"
+	"                             jobs cannot run or their limits cannot be enforced\n"
+	"  version, -V, --version     print the version\n"
+	"  help, -h, --help           this text\n"
+	"`jobrun run --help` lists the options of run; man jobrun has them all.\n";
 
 int main(int argc, char **argv)
 {
@@ -27,7 +30,8 @@ int main(int argc, char **argv)
 		return jr_cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return jr_cmd_check(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version") ||
+	    !strcmp(argv[1], "-V")) {
 		printf("jobrun %s\n", JR_VERSION);
 		return 0;
 	}

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install every package jobrun needs to build, test and benchmark on Debian or Ubuntu, and
-# nothing that is already there. Run as root (`sudo make deps`).
+# nothing that is already there. Run as root (`make deps` in a root shell, or `sudo make deps`).
 set -eu
 
 # build: compiler, static libc (jobrun-init and the probe are static), the hot binary's libraries
@@ -27,7 +27,8 @@ if [ -z "$missing" ]; then
 	exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
-	echo "deps: missing:$missing; run as root (sudo make deps) to install them" >&2
+	echo "deps: missing:$missing; run as root to install them (make deps in a root shell, or" \
+		"sudo make deps)" >&2
 	exit 1
 fi
 echo "deps: installing:$missing"

@@ -5,7 +5,8 @@ set -eu
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 if [ "$(id -u)" -ne 0 ]; then
-	echo "demo: jobrun creates namespaces, mounts and cgroups: run as root (sudo make demo)" >&2
+	echo "demo: jobrun creates namespaces, mounts and cgroups: run it as root" \
+		"(make demo in a root shell, or sudo make demo)" >&2
 	exit 1
 fi
 work=$(mktemp -d /var/tmp/jobrun-demo.XXXXXX)

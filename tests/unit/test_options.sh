@@ -1,0 +1,84 @@
+#!/bin/sh
+# test_options - jobrun/run.c's options[] is the one definition of `jobrun run`'s long options.
+# Every one of them must be in the bash completion (packaging/bash-completion/jobrun: in its list
+# of options, and, when it takes a value, in the case that completes the value) and be an item
+# of the man page's OPTIONS section (packaging/man/jobrun.1); neither may offer an option that
+# run.c does not have. TAP on stdout, like the cmocka tests: the Makefile makes
+# BUILD/tests/test_options run this file, so tests/run-all.sh runs it with the unit tests.
+#   sh tests/unit/test_options.sh [SOURCE_DIR]
+set -u
+src=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
+run_c=$src/jobrun/run.c
+comp=$src/packaging/bash-completion/jobrun
+man=$src/packaging/man/jobrun.1
+n=0
+failed=0
+
+ok() { # CONDITION_STATUS DESCRIPTION [DIAGNOSTIC]
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		[ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /'
+		failed=$((failed + 1))
+	fi
+}
+
+# missing WORDS FILE_TEXT: the words that are not an option "--word" in the text
+missing() {
+	for o in $1; do
+		printf '%s\n' "$2" | grep -Eq -- "--$o([^a-z0-9-]|\$)" || printf '%s ' "--$o"
+	done
+}
+
+# extra TEXT: the "--word" tokens of the text that are not options of run.c (nor ALSO)
+extra() { # TEXT ALSO
+	for o in $(printf '%s\n' "$1" | grep -Eo -- '--[a-z][a-z0-9-]*' | sort -u); do
+		case " $opts $2 " in
+		*" ${o#--} "*) ;;
+		*) printf '%s ' "$o" ;;
+		esac
+	done
+}
+
+for f in "$run_c" "$comp" "$man"; do
+	if [ ! -r "$f" ]; then
+		echo "Bail out! $f is missing"
+		exit 1
+	fi
+done
+
+# options[]: the lines `{ "name", required_argument|no_argument, NULL, ... },`
+table=$(sed -n '/^static const struct option options\[\] = {/,/^};/p' "$run_c")
+opts=$(printf '%s\n' "$table" | sed -n 's/^[[:space:]]*{ "\([a-z][a-z0-9-]*\)",.*/\1/p' | tr '\n' ' ')
+valued=$(printf '%s\n' "$table" |
+	sed -n 's/^[[:space:]]*{ "\([a-z][a-z0-9-]*\)", required_argument,.*/\1/p' | tr '\n' ' ')
+count=$(echo $opts | wc -w)
+[ "$count" -ge 30 ] && [ -n "$valued" ]
+ok $? "run.c's options[] read: $count long options" "got: '$opts'"
+
+# the completion: its option list, the value case, and nothing more
+list=$(sed -n '/^_jobrun_run_opts="/,/"$/p' "$comp")
+m=$(missing "$opts" "$list")
+ok "$([ -z "$m" ]; echo $?)" "the bash completion offers every option of run.c" "missing: $m"
+cases=$(sed -n '/case \$prev in/,/esac/p' "$comp")
+m=$(missing "$valued" "$cases")
+ok "$([ -z "$m" ]; echo $?)" "the bash completion knows what value each option that takes one wants" \
+	"not in its 'case \$prev in': $m"
+x=$(extra "$(grep -v '^[[:space:]]*#' "$comp")" "version")
+ok "$([ -z "$x" ]; echo $?)" "the bash completion offers no option that run.c does not have" \
+	"not in run.c's options[]: $x"
+
+# the man page: an item (.BI/.BR line) of OPTIONS for each, no other option in that section
+section=$(sed 's/\\-/-/g' "$man" | sed -n '/^\.SH OPTIONS/,/^\.SH /p' | sed '$d')
+items=$(printf '%s\n' "$section" | grep -E '^\.B[IR]? ')
+m=$(missing "$opts" "$items")
+ok "$([ -z "$m" ]; echo $?)" "the man page's OPTIONS has an item for every option of run.c" \
+	"missing: $m"
+x=$(extra "$section" "")
+ok "$([ -z "$x" ]; echo $?)" "the man page's OPTIONS describes no option that run.c does not have" \
+	"not in run.c's options[]: $x"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
