@@ -98,7 +98,7 @@ UNIT_BINS   := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 .PHONY: all deps demo check check-unit check-root check-vm asan bench fuzz install clean help FORCE
 
-all: $(BUILD)/jobrun $(BUILD)/jobrun-init $(BUILD)/jobrun-unpack $(BUILD)/probe
+all: $(BUILD)/jobrun $(BUILD)/jobrun-init $(BUILD)/jobrun-unpack $(BUILD)/probe $(BUILD)/manyjobs
 
 help:
 	@echo "make            build $(BUILD)/jobrun, jobrun-init, jobrun-unpack and the probe"
@@ -181,6 +181,11 @@ $(BUILD)/fuzz/fuzz_pathcheck: tests/fuzz/fuzz_pathcheck.c jobrun/pathcheck.c job
 	$(call say,FUZZ,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< jobrun/pathcheck.c
 fuzz: $(FUZZ_BINS)
 	@sh tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS)
+
+# N jobs at once on one loop through the job lifecycle (tests/integration/70-many.sh)
+$(BUILD)/manyjobs: tests/helpers/manyjobs.c $(LIB_OBJS) | $(BUILD)
+	@mkdir -p $(BUILD)/tests
+	$(call say,CCLD,$@)$(CC) $(CFLAGS_JR) -Ijobrun -o $@ $< $(LIB_OBJS) $(LDFLAGS_JR) $(JR_LIBS)
 
 $(BUILD)/probe: tests/helpers/probe.c | $(BUILD)
 	$(call say,CCLD,$@)$(CC) $(CFLAGS_ST) -Wno-missing-prototypes -o $@ $< $(LDFLAGS_ST) -lpthread
