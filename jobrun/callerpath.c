@@ -540,7 +540,7 @@ int jr_cp_dest_stream(struct jr_cp_dest *d, struct jr_err *err)
 	return fd;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
+int jr_cp_write_all(int fd, const char *buf, size_t len)
 {
 	while (len) {
 		ssize_t n = write(fd, buf, len);
@@ -567,7 +567,7 @@ int jr_cp_dest_write(struct jr_cp_dest *d, const char *buf, size_t len, struct j
 	int fd, r;
 
 	if (d->fd >= 0) {
-		r = write_all(d->fd, buf, len);
+		r = jr_cp_write_all(d->fd, buf, len);
 		return r < 0 ? jr_err_set(err, -r, "%s: write", d->opt) : 0;
 	}
 	r = dest_classify(d, err);
@@ -578,14 +578,14 @@ int jr_cp_dest_write(struct jr_cp_dest *d, const char *buf, size_t len, struct j
 		if (fd < 0)
 			return fd;
 		fcntl(fd, F_SETFL, 0); /* the caller's FIFO or device: the caller reads it */
-		r = write_all(fd, buf, len);
+		r = jr_cp_write_all(fd, buf, len);
 		close(fd);
 		return r < 0 ? jr_err_set(err, -r, "%s: write '%s'", d->opt, d->name) : 0;
 	}
 	fd = create_tmp(d, tmp, sizeof(tmp), err);
 	if (fd < 0)
 		return fd;
-	r = write_all(fd, buf, len);
+	r = jr_cp_write_all(fd, buf, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)

@@ -94,6 +94,10 @@ int jr_cp_dest_write(struct jr_cp_dest *d, const char *buf, size_t len, struct j
 
 void jr_cp_dest_free(struct jr_cp_dest *d);
 
+/* Write all of buf to fd (waiting with poll when a descriptor of the caller's own is
+ * non-blocking): 0 or -errno. */
+int jr_cp_write_all(int fd, const char *buf, size_t len);
+
 /* Open (creating it when missing, mode 0755) the directory at path for --output-dir: the
  * directory itself may be one a job can write, but it must be reached by the rule above.
  * Returns an O_PATH|O_DIRECTORY fd or -errno. */

@@ -3,6 +3,7 @@
  * (collect.h). */
 #define _GNU_SOURCE
 #include "collect.h"
+#include "callerpath.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -246,21 +247,6 @@ static int make_temp(struct collect *c, struct jr_output *o, int parent, char *t
 	return fd;
 }
 
-static int write_all(int fd, const char *buf, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, buf, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		buf += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Copy in to out within what is left of the budget and the time. */
 static int copy_data(struct collect *c, struct jr_output *o, int in, int out)
 {
@@ -285,7 +271,7 @@ static int copy_data(struct collect *c, struct jr_output *o, int in, int out)
 			n = (ssize_t)c->left;
 			o->truncated = true;
 		}
-		if (n > 0 && (r = write_all(out, buf, (size_t)n)) < 0)
+		if (n > 0 && (r = jr_cp_write_all(out, buf, (size_t)n)) < 0)
 			return host_fail(c, o, -r, "write");
 		o->bytes += (uint64_t)n;
 		c->left -= (uint64_t)n;
