@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "cgroup-internal.h"
 #include "spec.h"
+#include "units.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,21 +12,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static bool requested(enum jr_ctrl c, const struct jr_cg_limits *lim)
-{
-	switch (c) {
-	case JR_CG_MEMORY: return lim->memory != 0;
-	case JR_CG_CPU: return lim->cpus_milli || lim->cpu_weight;
-	case JR_CG_PIDS: return lim->pids != 0;
-	case JR_CG_IO: return lim->io_rbps || lim->io_wbps || lim->io_riops || lim->io_wiops;
-	case JR_CG_CPUSET: return lim->cpuset != NULL;
-	case JR_CG_CPUACCT:
-	case JR_CG_N:
-		return false;
-	}
-	return false;
-}
 
 static void sleep_ms(int ms)
 {
@@ -74,8 +60,13 @@ static int make_job_dir(const char *parent, const char *dir, int version, struct
 			return jr_err_set(err, errno, "create %s", dir);
 		/* no jobrun/: the first job here, or the last one removed it when idle (maybe
 		 * just now: then the next mkdir of dir fails with ENOENT again, and we retry) */
-		if (mkdir(parent, 0755) < 0 && errno != EEXIST)
-			return jr_err_set(err, errno, "create %s", parent);
+		if (mkdir(parent, 0755) == 0 || errno == EEXIST)
+			continue;
+		if (errno == ENOENT) /* jobrun's own cgroup exists: only a cgroup parent can not */
+			return jr_err_set(err, ENOENT, "create %s: the cgroup parent (--cgroup-parent, "
+					  "jobrun.conf's cgroup_parent) must exist in every hierarchy",
+					  parent);
+		return jr_err_set(err, errno, "create %s", parent);
 	}
 	return jr_err_set(err, EAGAIN, "create %s", dir);
 }
@@ -117,7 +108,7 @@ static int create_one(struct jr_cgroup *cg, const struct jr_cg_host *h, const ch
 	dir = NULL;
 	r = jr_cg_ops_of(x->version)->prepare_parent(own, parent, c, err);
 	if (r == 0)
-		r = jr_cg_ops_of(x->version)->apply(cg->dir[c], c, lim, err);
+		r = jr_cg_ops_of(x->version)->apply(cg->dir[c], c, &jr_cg_no_limits, lim, err);
 out:
 	free(own);
 	free(parent);
@@ -162,16 +153,23 @@ static int open_entry(struct jr_cgroup *cg, const struct jr_cg_host *h, struct j
 int jr_cg_create(struct jr_cgroup *cg, const struct jr_cg_host *h, const char *parent,
 		 unsigned slot, const struct jr_cg_limits *lim, struct jr_err *err)
 {
+	struct jr_cg_limits eff = *lim; /* while a staged job is unpacked: memory_unpack */
 	int c, r;
 
 	memset(cg, 0, sizeof(*cg));
 	jr_cg_v2_forget();
 	cg->v2_fd = -1;
+	cg->applied = jr_cg_no_limits;
 	for (c = 0; c < JR_CG_N; c++)
 		cg->v1_procs[c] = -1;
+	if (lim->memory_unpack)
+		eff.memory = lim->memory_unpack == JR_UNLIMITED ? 0 : lim->memory_unpack;
+	eff.memory_unpack = 0;
+	if (lim->cpuset && !(eff.cpuset = cg->cpuset = strdup(lim->cpuset)))
+		return jr_err_set(err, ENOMEM, "cgroup limits");
 	for (c = 0; c < JR_CG_N; c++) {
 		if (!h->ctrl[c].version) {
-			if (requested(c, lim)) {
+			if (jr_cg_requested(c, lim) || jr_cg_requested(c, &eff)) {
 				r = jr_err_set(err, ENOTSUP, "cannot enforce the %s limit: no %s "
 					       "controller is available to jobrun here (see jobrun "
 					       "check)", jr_cg_ctrl_name(c), jr_cg_ctrl_name(c));
@@ -181,13 +179,14 @@ int jr_cg_create(struct jr_cgroup *cg, const struct jr_cg_host *h, const char *p
 		}
 		if (c == JR_CG_CPUSET && !lim->cpuset)
 			continue;
-		r = create_one(cg, h, parent, slot, (enum jr_ctrl)c, lim, err);
+		r = create_one(cg, h, parent, slot, (enum jr_ctrl)c, &eff, err);
 		if (r < 0)
 			goto fail;
 	}
 	r = open_entry(cg, h, err);
 	if (r < 0)
 		goto fail;
+	cg->applied = eff;
 	return 0;
 fail:
 	jr_cg_destroy(cg, NULL);
@@ -202,6 +201,43 @@ void jr_cg_read(const struct jr_cgroup *cg, const struct jr_cg_host *h, struct j
 	for (c = 0; c < JR_CG_N; c++)
 		if (cg->dir[c])
 			jr_cg_ops_of(h->ctrl[c].version)->read(cg->dir[c], (enum jr_ctrl)c, u);
+	/* v1 with a memsw limit: a charge is tried on memsw first, and failing there it never
+	 * reaches memory.failcnt (and 6.x keeps no memory.memsw.failcnt): not a count of hits */
+	if (cg->dir[JR_CG_MEMORY] && h->ctrl[JR_CG_MEMORY].version == 1 && h->v1_memsw &&
+	    jr_cg_memsw_max(&cg->applied) != JR_UNLIMITED)
+		u->have_failcnt = false;
+	/* v1 blkio counts only where throttling is at work (6.1: in a cgroup with a rule of its
+	 * own; later kernels: on a disk where some cgroup has one): a job with I/O limits has
+	 * rules on every disk under its binds, --dir and --scratch; else 0 proves nothing */
+	if (cg->dir[JR_CG_IO] && h->ctrl[JR_CG_IO].version == 1 &&
+	    !(cg->applied.ndevs && jr_cg_requested(JR_CG_IO, &cg->applied)))
+		u->have_io = false;
+}
+
+int jr_cg_unpack_oom(const struct jr_cgroup *cg, const struct jr_cg_host *h, struct jr_err *err)
+{
+	char lim[32], peak[32];
+	struct jr_usage u;
+	bool own;
+
+	if (!cg->dir[JR_CG_MEMORY] || !cg->applied.memory)
+		return 0;
+	jr_cg_read(cg, h, &u);
+	if (!u.have_oom_kill || !u.oom_kill)
+		return 0;
+	if (u.have_oom) /* v2: the cgroup's own limit invoked the OOM killer */
+		own = u.oom > 0;
+	else /* v1: the peak reached the limit (the kernel says no more) */
+		own = !u.have_mem_peak || u.mem_peak + 65536 >= cg->applied.memory;
+	if (!own)
+		return 0;
+	jr_format_size(cg->applied.memory, lim, sizeof(lim));
+	if (u.have_mem_peak)
+		return jr_err_set(err, 0, "the unpacked files do not fit in the job's memory limit "
+				  "while unpacking (%s): the kernel OOM-killed jobrun-unpack at %s",
+				  lim, jr_cg_mib(u.mem_peak, peak, sizeof(peak)));
+	return jr_err_set(err, 0, "the unpacked files do not fit in the job's memory limit while "
+			  "unpacking (%s): the kernel OOM-killed jobrun-unpack", lim);
 }
 
 int jr_cg_cpu_usec(const struct jr_cgroup *cg, const struct jr_cg_host *h, uint64_t *usec)
@@ -318,4 +354,7 @@ void jr_cg_release(struct jr_cgroup *cg)
 		close(cg->v2_fd);
 	cg->v2_fd = -1;
 	cg->nv1 = 0;
+	free(cg->cpuset);
+	cg->cpuset = NULL;
+	cg->applied = jr_cg_no_limits;
 }

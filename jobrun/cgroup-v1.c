@@ -1,8 +1,10 @@
 /* cgroup-v1.c - the cgroup v1 backend: one hierarchy per controller (or comounted).
- * Pitfalls (measured): write memory.limit_in_bytes before memory.memsw.limit_in_bytes; a new
- * cpuset cgroup refuses tasks until cpuset.cpus and cpuset.mems are written; there is no
- * cgroup.events (poll cgroup.procs); user/system times are ticks; buffered writeback is
- * neither throttled nor charged by blkio. */
+ * Pitfalls (measured): memory.memsw.limit_in_bytes may never be below memory.limit_in_bytes
+ * (memory first when it falls, memsw first when it rises); lowering memory below what the
+ * cgroup uses is EBUSY; a new cpuset cgroup refuses tasks until cpuset.cpus and cpuset.mems
+ * are written; a cgroup's cfs quota may not exceed its ancestors'; there is no cgroup.events
+ * (poll cgroup.procs); user/system times are ticks; buffered writeback is neither throttled
+ * nor charged by blkio, whose statistics count only where a throttle rule is at work. */
 #include "cgroup-internal.h"
 #include "spec.h"
 
@@ -47,84 +49,198 @@ static int v1_prepare_parent(const char *own, const char *parent, enum jr_ctrl c
 	return 0;
 }
 
-static int v1_memory(const char *dir, const struct jr_cg_limits *lim, struct jr_err *err)
+/* v1 takes "-1" for no limit. */
+static int write_limit(const char *dir, const char *file, uint64_t v)
+{
+	if (v == JR_UNLIMITED)
+		return jr_cg_write(dir, file, "-1");
+	return jr_cg_write(dir, file, "%llu", (unsigned long long)v);
+}
+
+static int v1_mem(const char *dir, uint64_t v, struct jr_err *err)
+{
+	int r = write_limit(dir, "memory.limit_in_bytes", v);
+
+	/* EBUSY: the cgroup uses more than v and the kernel could not reclaim it */
+	return r < 0 ? jr_err_set(err, -r, "%s/memory.limit_in_bytes", dir) : 0;
+}
+
+static int v1_memsw(const char *dir, uint64_t old, uint64_t v, struct jr_err *err)
 {
 	int r;
 
-	if (!lim->memory)
+	if (v == old)
 		return 0;
-	r = jr_cg_write(dir, "memory.limit_in_bytes", "%llu", (unsigned long long)lim->memory);
-	if (r < 0)
-		return jr_err_set(err, -r, "%s/memory.limit_in_bytes", dir);
-	if (lim->swap == JR_UNLIMITED)
-		return 0;
-	r = jr_cg_write(dir, "memory.memsw.limit_in_bytes", "%llu",
-			(unsigned long long)(lim->memory + lim->swap));
+	r = write_limit(dir, "memory.memsw.limit_in_bytes", v);
 	if (r == -ENOENT) {
-		/* no swap accounting (swapaccount=0): only possible to honour without swap */
-		char buf[256];
-
-		if (jr_cg_read_text("/proc", "swaps", buf, sizeof(buf)) == 0 &&
-		    strchr(buf, '\n') && strchr(buf, '\n')[1])
-			return jr_err_set(err, ENOTSUP, "swap limit: the host has swap but no "
-					  "memory.memsw (boot with swapaccount=1)");
-		return 0;
+		/* no swap accounting (swapaccount=0): only possible to honour without swap
+		 * (admission refuses a swap limit on a host with swap: jr_conf_apply) */
+		if (v == JR_UNLIMITED || !jr_cg_host_has_swap())
+			return 0;
+		return jr_err_set(err, ENOTSUP, "swap limit: the host has swap but no "
+				  "memory.memsw (boot with swapaccount=1)");
 	}
 	return r < 0 ? jr_err_set(err, -r, "%s/memory.memsw.limit_in_bytes", dir) : 0;
 }
 
-static int v1_io(const char *dir, const struct jr_cg_limits *lim, struct jr_err *err)
+/* memory.memsw.limit_in_bytes may never be below memory.limit_in_bytes (EINVAL): when memory
+ * rises, memsw first; when it falls, memory first. */
+static int v1_memory(const char *dir, const struct jr_cg_limits *old,
+		     const struct jr_cg_limits *lim, struct jr_err *err)
+{
+	uint64_t om = jr_cg_mem_max(old), nm = jr_cg_mem_max(lim);
+	uint64_t os = jr_cg_memsw_max(old), ns = jr_cg_memsw_max(lim);
+	int r = 0;
+
+	if (nm > om) {
+		r = v1_memsw(dir, os, ns, err);
+		if (r == 0)
+			r = v1_mem(dir, nm, err);
+		return r;
+	}
+	if (nm != om)
+		r = v1_mem(dir, nm, err);
+	if (r == 0)
+		r = v1_memsw(dir, os, ns, err);
+	return r;
+}
+
+/* Remove a rule with 0; the iops files are 32 bits (conf.c keeps values below 2^32 - 1). */
+static int v1_io_dev(const char *dir, const struct jr_cg_limits *old,
+		     const struct jr_cg_limits *lim, const struct jr_io_dev *d, struct jr_err *err)
 {
 	static const char *const files[4] = {
 		"blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
 		"blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device",
 	};
-	uint64_t vals[4] = { lim->io_rbps, lim->io_wbps, lim->io_riops, lim->io_wiops };
-	unsigned d, i;
-	int r;
+	uint64_t v;
+	int i, r;
 
-	for (d = 0; d < lim->ndevs; d++)
-		for (i = 0; i < 4; i++) {
-			if (!vals[i])
-				continue;
-			r = jr_cg_write(dir, files[i], "%u:%u %llu", lim->devs[d].major,
-					lim->devs[d].minor, (unsigned long long)vals[i]);
-			if (r < 0)
-				return jr_err_set(err, -r, "%s/%s %u:%u", dir, files[i],
-						  lim->devs[d].major, lim->devs[d].minor);
-		}
+	for (i = 0; i < 4; i++) {
+		v = jr_cg_io_value(lim, d, i);
+		if (v == jr_cg_io_value(old, d, i))
+			continue;
+		r = jr_cg_write(dir, files[i], "%u:%u %llu", d->major, d->minor,
+				(unsigned long long)v);
+		if (r < 0)
+			return jr_err_set(err, -r, "%s/%s %u:%u", dir, files[i], d->major, d->minor);
+	}
 	return 0;
 }
 
-static int v1_apply(const char *dir, enum jr_ctrl c, const struct jr_cg_limits *lim,
-		    struct jr_err *err)
+static int v1_io(const char *dir, const struct jr_cg_limits *old,
+		 const struct jr_cg_limits *lim, struct jr_err *err)
 {
-	int r = 0;
+	unsigned d;
+	int r;
 
-	switch (c) {
-	case JR_CG_MEMORY:
-		return v1_memory(dir, lim, err);
-	case JR_CG_CPU:
-		/* per 100 ms: the period every new cpu cgroup starts with (the kernel's default,
-		 * not inherited), so it is not written */
-		if (lim->cpus_milli)
-			r = jr_cg_write(dir, "cpu.cfs_quota_us", "%llu",
-					(unsigned long long)lim->cpus_milli * 100);
-		if (r == 0 && lim->cpu_weight)
-			r = jr_cg_write(dir, "cpu.shares", "%llu",
-					(unsigned long long)(lim->cpu_weight * 1024 / 100 ?
-							     lim->cpu_weight * 1024 / 100 : 2));
-		return r < 0 ? jr_err_set(err, -r, "%s: cpu limits", dir) : 0;
-	case JR_CG_PIDS:
-		return jr_cg_apply_pids(dir, lim, err);
-	case JR_CG_IO:
-		return v1_io(dir, lim, err);
-	case JR_CG_CPUSET:
-		if (!lim->cpuset)
-			return 0;
+	for (d = 0; d < lim->ndevs; d++)
+		if ((r = v1_io_dev(dir, old, lim, &lim->devs[d], err)) < 0)
+			return r;
+	for (d = 0; d < old->ndevs; d++) /* devices no longer limited */
+		if ((r = v1_io_dev(dir, old, lim, &old->devs[d], err)) < 0)
+			return r;
+	return 0;
+}
+
+/* cpu.cfs_quota_us refused (EINVAL): a v1 cgroup's bandwidth may not exceed its ancestors'.
+ * Name the ancestor that limits it, or give the kernel's word. */
+static int v1_cpu_refused(const char *dir, uint64_t milli, struct jr_err *err)
+{
+	char path[4096], *slash;
+	uint64_t q, p, best = JR_UNLIMITED;
+	char where[4096] = "";
+
+	snprintf(path, sizeof(path), "%s", dir);
+	while ((slash = strrchr(path, '/')) && slash != path) {
+		*slash = '\0';
+		if (jr_cg_read_u64(path, "cpu.cfs_period_us", &p) < 0)
+			break;
+		if (jr_cg_read_u64(path, "cpu.cfs_quota_us", &q) < 0 || q == JR_UNLIMITED ||
+		    (int64_t)q < 0 || !p)
+			continue;
+		if (q * 1000 / p < best) {
+			best = q * 1000 / p;
+			snprintf(where, sizeof(where), "%s", path);
+		}
+	}
+	if (best == JR_UNLIMITED || milli <= best)
+		return jr_err_set(err, EINVAL, "%s/cpu.cfs_quota_us", dir);
+	return jr_err_set(err, 0, "cpus = %llu.%03llu is more than jobrun's own cgroup may use: "
+			  "%s allows %llu.%03llu CPUs (cpu.cfs_quota_us / cpu.cfs_period_us)",
+			  (unsigned long long)(milli / 1000), (unsigned long long)(milli % 1000),
+			  where, (unsigned long long)(best / 1000),
+			  (unsigned long long)(best % 1000));
+}
+
+static int v1_cpu(const char *dir, const struct jr_cg_limits *old,
+		  const struct jr_cg_limits *lim, struct jr_err *err)
+{
+	uint64_t shares;
+	int r;
+
+	/* per 100 ms: the period every new cpu cgroup starts with (the kernel's default, not
+	 * inherited), so it is not written */
+	if (lim->cpus_milli != old->cpus_milli) {
+		r = lim->cpus_milli ? jr_cg_write(dir, "cpu.cfs_quota_us", "%llu",
+						  (unsigned long long)lim->cpus_milli * 100)
+				    : jr_cg_write(dir, "cpu.cfs_quota_us", "-1");
+		if (r == -EINVAL && lim->cpus_milli)
+			return v1_cpu_refused(dir, lim->cpus_milli, err);
+		if (r < 0)
+			return jr_err_set(err, -r, "%s/cpu.cfs_quota_us", dir);
+	}
+	if (lim->cpu_weight != old->cpu_weight) {
+		/* weight 100 is 1024 shares, the kernel's default; 2 is its least */
+		shares = lim->cpu_weight ? lim->cpu_weight * 1024 / 100 : 1024;
+		r = jr_cg_write(dir, "cpu.shares", "%llu",
+				(unsigned long long)(shares < 2 ? 2 : shares));
+		if (r < 0)
+			return jr_err_set(err, -r, "%s/cpu.shares", dir);
+	}
+	return 0;
+}
+
+static int v1_cpuset(const char *dir, const struct jr_cg_limits *old,
+		     const struct jr_cg_limits *lim, struct jr_err *err)
+{
+	char parent[4096], buf[1024], *slash;
+	int r;
+
+	if (lim->cpuset && old->cpuset && !strcmp(lim->cpuset, old->cpuset))
+		return 0;
+	if (lim->cpuset) {
 		if ((r = jr_cg_write(dir, "cpuset.cpus", "%s", lim->cpuset)) < 0)
 			return jr_err_set(err, -r, "%s/cpuset.cpus '%s'", dir, lim->cpuset);
 		return copy_mems_from_parent(dir, err);
+	}
+	if (!old->cpuset)
+		return 0;
+	/* no cpuset any more: the parent's CPUs again */
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (slash)
+		*slash = '\0';
+	r = slash ? jr_cg_read_text(parent, "cpuset.cpus", buf, sizeof(buf)) : -EINVAL;
+	if (r == 0)
+		r = jr_cg_write(dir, "cpuset.cpus", "%s", buf);
+	return r < 0 ? jr_err_set(err, -r, "%s/cpuset.cpus", dir) : 0;
+}
+
+static int v1_apply(const char *dir, enum jr_ctrl c, const struct jr_cg_limits *old,
+		    const struct jr_cg_limits *lim, struct jr_err *err)
+{
+	switch (c) {
+	case JR_CG_MEMORY:
+		return v1_memory(dir, old, lim, err);
+	case JR_CG_CPU:
+		return v1_cpu(dir, old, lim, err);
+	case JR_CG_PIDS:
+		return jr_cg_apply_pids(dir, old, lim, err);
+	case JR_CG_IO:
+		return v1_io(dir, old, lim, err);
+	case JR_CG_CPUSET:
+		return v1_cpuset(dir, old, lim, err);
 	case JR_CG_CPUACCT:
 	case JR_CG_N:
 		return 0;

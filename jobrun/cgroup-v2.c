@@ -160,50 +160,96 @@ static int v2_prepare_parent(const char *own, const char *parent, enum jr_ctrl c
 	return 0;
 }
 
-static int v2_io(const char *dir, const struct jr_cg_limits *lim, struct jr_err *err)
+/* io.max: "MAJ:MIN rbps=N wbps=max ...", only the keys that change. */
+static int v2_io_dev(const char *dir, const struct jr_cg_limits *old,
+		     const struct jr_cg_limits *lim, const struct jr_io_dev *d, struct jr_err *err)
 {
+	static const char *const keys[4] = { "rbps", "wbps", "riops", "wiops" };
 	char line[256];
-	unsigned d;
-	int r, n;
+	uint64_t v;
+	size_t n;
+	int i, r, any = 0;
 
-	for (d = 0; d < lim->ndevs; d++) {
-		n = snprintf(line, sizeof(line), "%u:%u", lim->devs[d].major, lim->devs[d].minor);
-		if (lim->io_rbps)
-			n += snprintf(line + n, sizeof(line) - (size_t)n, " rbps=%llu",
-				      (unsigned long long)lim->io_rbps);
-		if (lim->io_wbps)
-			n += snprintf(line + n, sizeof(line) - (size_t)n, " wbps=%llu",
-				      (unsigned long long)lim->io_wbps);
-		if (lim->io_riops)
-			n += snprintf(line + n, sizeof(line) - (size_t)n, " riops=%llu",
-				      (unsigned long long)lim->io_riops);
-		if (lim->io_wiops)
-			snprintf(line + n, sizeof(line) - (size_t)n, " wiops=%llu",
-				 (unsigned long long)lim->io_wiops);
-		r = jr_cg_write(dir, "io.max", "%s", line);
-		if (r < 0)
-			return jr_err_set(err, -r, "%s/io.max '%s'", dir, line);
+	n = (size_t)snprintf(line, sizeof(line), "%u:%u", d->major, d->minor);
+	for (i = 0; i < 4; i++) {
+		v = jr_cg_io_value(lim, d, i);
+		if (v == jr_cg_io_value(old, d, i))
+			continue;
+		any = 1;
+		if (v)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu", keys[i],
+					      (unsigned long long)v);
+		else
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=max", keys[i]);
 	}
+	if (!any)
+		return 0;
+	r = jr_cg_write(dir, "io.max", "%s", line);
+	return r < 0 ? jr_err_set(err, -r, "%s/io.max '%s'", dir, line) : 0;
+}
+
+static int v2_io(const char *dir, const struct jr_cg_limits *old,
+		 const struct jr_cg_limits *lim, struct jr_err *err)
+{
+	unsigned d;
+	int r;
+
+	for (d = 0; d < lim->ndevs; d++)
+		if ((r = v2_io_dev(dir, old, lim, &lim->devs[d], err)) < 0)
+			return r;
+	for (d = 0; d < old->ndevs; d++) /* devices no longer limited */
+		if ((r = v2_io_dev(dir, old, lim, &old->devs[d], err)) < 0)
+			return r;
 	return 0;
 }
 
-static int v2_memory(const char *dir, const struct jr_cg_limits *lim, struct jr_err *err)
+/* v2 takes memory.max below memory.current: it reclaims what it can, then calls the OOM
+ * killer, which finds nothing to kill in a cgroup where nothing runs, and the limit stays
+ * below the usage (the job's first allocation would then kill it). So ask for the reclaim
+ * first (memory.reclaim, 5.19+), and refuse a limit the cgroup still does not fit in: 0 it
+ * fits, -EBUSY it does not, 1 not known before memory.max is written (no memory.reclaim). */
+static int v2_fits(const char *dir, uint64_t max, struct jr_err *err)
 {
-	int r;
+	uint64_t cur;
 
-	if (!lim->memory)
+	if (jr_cg_read_u64(dir, "memory.current", &cur) < 0 || cur <= max)
 		return 0;
-	r = jr_cg_write(dir, "memory.max", "%llu", (unsigned long long)lim->memory);
-	if (r < 0)
-		return jr_err_set(err, -r, "%s/memory.max", dir);
-	if (lim->swap != JR_UNLIMITED) {
-		r = jr_cg_write(dir, "memory.swap.max", "%llu", (unsigned long long)lim->swap);
+	if (jr_cg_write(dir, "memory.reclaim", "%llu", (unsigned long long)(cur - max)) == -ENOENT)
+		return 1;
+	if (jr_cg_read_u64(dir, "memory.current", &cur) < 0 || cur <= max)
+		return 0;
+	return jr_err_set(err, EBUSY, "%s/memory.max: %llu bytes in use", dir,
+			  (unsigned long long)cur);
+}
+
+static int v2_memory(const char *dir, const struct jr_cg_limits *old,
+		     const struct jr_cg_limits *lim, struct jr_err *err)
+{
+	uint64_t om = jr_cg_mem_max(old), nm = jr_cg_mem_max(lim);
+	uint64_t os = om == JR_UNLIMITED ? JR_UNLIMITED : old->swap;
+	uint64_t ns = nm == JR_UNLIMITED ? JR_UNLIMITED : lim->swap;
+	int r, fits;
+
+	if (nm != om) {
+		fits = nm < om ? v2_fits(dir, nm, err) : 0;
+		if (fits < 0)
+			return fits;
+		r = nm == JR_UNLIMITED ? jr_cg_write(dir, "memory.max", "max")
+				       : jr_cg_write(dir, "memory.max", "%llu",
+						     (unsigned long long)nm);
+		if (r < 0)
+			return jr_err_set(err, -r, "%s/memory.max", dir);
+		/* (the write reclaimed what it could) */
+		if (fits > 0 && (r = v2_fits(dir, nm, err)) != 0)
+			return r < 0 ? r : jr_err_set(err, EBUSY, "%s/memory.max", dir);
+	}
+	if (ns != os) {
+		r = ns == JR_UNLIMITED ? jr_cg_write(dir, "memory.swap.max", "max")
+				       : jr_cg_write(dir, "memory.swap.max", "%llu",
+						     (unsigned long long)ns);
 		if (r == -ENOENT) {
 			/* no swap accounting: as on v1, only honest on a host without swap */
-			char buf[256];
-
-			if (jr_cg_read_text("/proc", "swaps", buf, sizeof(buf)) == 0 &&
-			    strchr(buf, '\n') && strchr(buf, '\n')[1])
+			if (ns != JR_UNLIMITED && jr_cg_host_has_swap())
 				return jr_err_set(err, ENOTSUP, "swap limit: the host has swap but no "
 						  "memory.swap.max (swap accounting is off)");
 		} else if (r < 0) {
@@ -212,35 +258,58 @@ static int v2_memory(const char *dir, const struct jr_cg_limits *lim, struct jr_
 	}
 	/* the job dies as one: a partial kill leaves a job in a state nobody asked for (no
 	 * memory.oom.group before Linux 4.19: ENOENT) */
-	r = jr_cg_write(dir, "memory.oom.group", "1");
-	if (r < 0 && r != -ENOENT)
-		return jr_err_set(err, -r, "%s/memory.oom.group", dir);
+	if (nm != JR_UNLIMITED && om == JR_UNLIMITED) {
+		r = jr_cg_write(dir, "memory.oom.group", "1");
+		if (r < 0 && r != -ENOENT)
+			return jr_err_set(err, -r, "%s/memory.oom.group", dir);
+	}
 	return 0;
 }
 
-static int v2_apply(const char *dir, enum jr_ctrl c, const struct jr_cg_limits *lim,
-		    struct jr_err *err)
+static int v2_cpu(const char *dir, const struct jr_cg_limits *old,
+		  const struct jr_cg_limits *lim, struct jr_err *err)
 {
-	int r = 0;
+	int r;
+
+	if (lim->cpus_milli != old->cpus_milli) {
+		r = lim->cpus_milli ? jr_cg_write(dir, "cpu.max", "%llu 100000",
+						  (unsigned long long)lim->cpus_milli * 100)
+				    : jr_cg_write(dir, "cpu.max", "max 100000");
+		if (r < 0)
+			return jr_err_set(err, -r, "%s/cpu.max", dir);
+	}
+	if (lim->cpu_weight != old->cpu_weight) {
+		r = jr_cg_write(dir, "cpu.weight", "%llu",
+				(unsigned long long)(lim->cpu_weight ? lim->cpu_weight : 100));
+		if (r < 0)
+			return jr_err_set(err, -r, "%s/cpu.weight", dir);
+	}
+	return 0;
+}
+
+static int v2_apply(const char *dir, enum jr_ctrl c, const struct jr_cg_limits *old,
+		    const struct jr_cg_limits *lim, struct jr_err *err)
+{
+	int r;
 
 	switch (c) {
 	case JR_CG_MEMORY:
-		return v2_memory(dir, lim, err);
+		return v2_memory(dir, old, lim, err);
 	case JR_CG_CPU:
-		if (lim->cpus_milli)
-			r = jr_cg_write(dir, "cpu.max", "%llu 100000",
-					(unsigned long long)lim->cpus_milli * 100);
-		if (r == 0 && lim->cpu_weight)
-			r = jr_cg_write(dir, "cpu.weight", "%llu",
-					(unsigned long long)lim->cpu_weight);
-		return r < 0 ? jr_err_set(err, -r, "%s: cpu limits", dir) : 0;
+		return v2_cpu(dir, old, lim, err);
 	case JR_CG_PIDS:
-		return jr_cg_apply_pids(dir, lim, err);
+		return jr_cg_apply_pids(dir, old, lim, err);
 	case JR_CG_IO:
-		return v2_io(dir, lim, err);
+		return v2_io(dir, old, lim, err);
 	case JR_CG_CPUSET:
-		if (lim->cpuset && (r = jr_cg_write(dir, "cpuset.cpus", "%s", lim->cpuset)) < 0)
-			return jr_err_set(err, -r, "%s/cpuset.cpus '%s'", dir, lim->cpuset);
+		if ((lim->cpuset && old->cpuset && !strcmp(lim->cpuset, old->cpuset)) ||
+		    (!lim->cpuset && !old->cpuset))
+			return 0;
+		/* empty: the parent's CPUs */
+		r = jr_cg_write(dir, "cpuset.cpus", "%s", lim->cpuset ? lim->cpuset : "\n");
+		if (r < 0)
+			return jr_err_set(err, -r, "%s/cpuset.cpus '%s'", dir,
+					  lim->cpuset ? lim->cpuset : "");
 		return 0;
 	case JR_CG_CPUACCT:
 	case JR_CG_N:

@@ -145,14 +145,73 @@ int jr_cg_kill_procs(const char *dir)
 	return any;
 }
 
-int jr_cg_apply_pids(const char *dir, const struct jr_cg_limits *lim, struct jr_err *err)
+const struct jr_cg_limits jr_cg_no_limits = { .swap = JR_UNLIMITED };
+
+bool jr_cg_requested(enum jr_ctrl c, const struct jr_cg_limits *lim)
+{
+	switch (c) {
+	case JR_CG_MEMORY: return lim->memory != 0;
+	case JR_CG_CPU: return lim->cpus_milli || lim->cpu_weight;
+	case JR_CG_PIDS: return lim->pids != 0;
+	case JR_CG_IO: return lim->io_rbps || lim->io_wbps || lim->io_riops || lim->io_wiops;
+	case JR_CG_CPUSET: return lim->cpuset != NULL;
+	case JR_CG_CPUACCT:
+	case JR_CG_N:
+		return false;
+	}
+	return false;
+}
+
+uint64_t jr_cg_mem_max(const struct jr_cg_limits *lim)
+{
+	return lim->memory ? lim->memory : JR_UNLIMITED;
+}
+
+uint64_t jr_cg_memsw_max(const struct jr_cg_limits *lim)
+{
+	if (!lim->memory || lim->swap == JR_UNLIMITED)
+		return JR_UNLIMITED;
+	if (lim->swap >= JR_UNLIMITED - lim->memory) /* far above any RAM: the kernel's max */
+		return JR_UNLIMITED;
+	return lim->memory + lim->swap;
+}
+
+uint64_t jr_cg_io_value(const struct jr_cg_limits *lim, const struct jr_io_dev *d, int k)
+{
+	const uint64_t v[4] = { lim->io_rbps, lim->io_wbps, lim->io_riops, lim->io_wiops };
+	unsigned i;
+
+	for (i = 0; i < lim->ndevs; i++)
+		if (lim->devs[i].major == d->major && lim->devs[i].minor == d->minor)
+			return v[k];
+	return 0;
+}
+
+const char *jr_cg_mib(uint64_t bytes, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.1f MiB", (double)bytes / (1 << 20));
+	return buf;
+}
+
+bool jr_cg_host_has_swap(void)
+{
+	char buf[256];
+
+	/* a header line, then one line per swap area */
+	return jr_cg_read_text("/proc", "swaps", buf, sizeof(buf)) == 0 && strchr(buf, '\n') &&
+	       strchr(buf, '\n')[1];
+}
+
+int jr_cg_apply_pids(const char *dir, const struct jr_cg_limits *old,
+		     const struct jr_cg_limits *lim, struct jr_err *err)
 {
 	int r;
 
-	if (lim->pids && (r = jr_cg_write(dir, "pids.max", "%llu",
-					  (unsigned long long)lim->pids)) < 0)
-		return jr_err_set(err, -r, "%s/pids.max", dir);
-	return 0;
+	if (lim->pids == old->pids)
+		return 0;
+	r = lim->pids ? jr_cg_write(dir, "pids.max", "%llu", (unsigned long long)lim->pids)
+		      : jr_cg_write(dir, "pids.max", "max");
+	return r < 0 ? jr_err_set(err, -r, "%s/pids.max", dir) : 0;
 }
 
 /* ---- detection ---- */
@@ -405,6 +464,9 @@ int jr_cg_detect(struct jr_cg_host *h, struct jr_err *err)
 		free(x->own);
 		x->mount = x->own = NULL;
 	}
+	/* v1 swap accounting: the memsw files are in every memory cgroup, or in none */
+	h->v1_memsw = h->ctrl[JR_CG_MEMORY].version == 1 &&
+		      jr_cg_exists(h->ctrl[JR_CG_MEMORY].mount, "memory.memsw.limit_in_bytes");
 	return 0;
 }
 

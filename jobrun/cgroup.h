@@ -37,6 +37,8 @@ struct jr_cg_host {
 	char *v2_own;          /* jobrun's cgroup in it */
 	char *v2_mount_opts;   /* its super options (favordynmods?) */
 	bool v1_favordynmods;  /* any v1 hierarchy mounted with favordynmods */
+	bool v1_memsw;         /* v1 memory: swap is accounted (memory.memsw.* exist); set by
+				* jr_cg_detect */
 };
 
 /* A device the I/O limits apply to (a whole disk). */
@@ -48,6 +50,10 @@ struct jr_io_dev {
 
 struct jr_cg_limits {
 	uint64_t memory;       /* bytes; 0 = none */
+	uint64_t memory_unpack; /* a staged job: the memory limit jr_cg_create writes instead of
+				 * memory, for unpacking (the most the job config may ask for;
+				 * JR_UNLIMITED = none); jr_cg_update then writes memory.
+				 * 0 = memory from the start */
 	uint64_t swap;         /* bytes of swap on top of memory; JR_UNLIMITED = no limit */
 	uint64_t cpus_milli;   /* bandwidth in thousandths of a CPU; 0 = none */
 	uint64_t cpu_weight;   /* 1..10000; 0 = unchanged */
@@ -65,6 +71,8 @@ struct jr_cgroup {
 	int v1_procs[JR_CG_N]; /* cgroup.procs of each distinct v1 directory, or -1 */
 	unsigned nv1;
 	int version;           /* 1, 2, or 3 when mixed (for the result) */
+	struct jr_cg_limits applied; /* what the kernel holds now (cpuset: the string below) */
+	char *cpuset;          /* the cpuset written, or NULL */
 };
 
 /* Pure: parse mountinfo and /proc/self/cgroup text into h (ownership of strings in h). */
@@ -83,12 +91,29 @@ const char *jr_cg_ctrl_name(enum jr_ctrl c);
 int jr_cg_create(struct jr_cgroup *cg, const struct jr_cg_host *h, const char *parent,
 		 unsigned slot, const struct jr_cg_limits *lim, struct jr_err *err);
 
-/* Write lim into the cgroup made by jr_cg_create (lowering is fine; a controller the cgroup
- * does not use is skipped: jr_cg_create already refused limits it cannot enforce). */
+/* Write lim into the cgroup made by jr_cg_create, once its job config is known (nothing runs
+ * in it): only what differs from what the kernel holds, raising or lowering, to no limit too,
+ * in the order the kernel accepts (v1: memory.memsw.limit_in_bytes never below
+ * memory.limit_in_bytes, so memsw first when memory rises, memory first when it falls).
+ * The job's doing, -EINVAL with err->code 0 (verdict RJ): a memory limit below what the
+ * cgroup already uses ("the unpacked files use 80.5 MiB of memory, 16.5 MiB above the job's
+ * memory limit of 64M"), a limit whose controller jobrun does not have here, a cpuset or CPU
+ * bandwidth jobrun's own cgroup does not allow. Other errors: -errno (XX). */
 int jr_cg_update(struct jr_cgroup *cg, const struct jr_cg_host *h,
 		 const struct jr_cg_limits *lim, struct jr_err *err);
 
-/* Read the counters (after the job is dead and the cgroup is empty). */
+/* After a process of the cgroup (the unpack helper) was SIGKILLed: was it the OOM killer,
+ * for the cgroup's own memory limit? Then -EINVAL with err->code 0 (the job's doing, RJ):
+ * "the unpacked files do not fit in the job's memory limit while unpacking (256M): the
+ * kernel OOM-killed jobrun-unpack at 255.9 MiB"; else 0. */
+int jr_cg_unpack_oom(const struct jr_cgroup *cg, const struct jr_cg_host *h, struct jr_err *err);
+
+/* Read the counters (after the job is dead and the cgroup is empty). A counter the kernel
+ * does not keep in this configuration stays absent (null in the result): v1 memory.failcnt
+ * when a memory.memsw limit is set (the memsw counter fails the charge first, and 6.x keeps
+ * no memsw.failcnt), v1 blkio throttle statistics unless the job had I/O limits (the kernel
+ * counts them only where throttling is at work: 6.1 in cgroups with a rule of their own,
+ * later kernels on disks where some cgroup has one; elsewhere they read 0, measured). */
 void jr_cg_read(const struct jr_cgroup *cg, const struct jr_cg_host *h, struct jr_usage *u);
 
 /* CPU time used so far, in microseconds (exact total). */

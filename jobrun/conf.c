@@ -7,12 +7,17 @@
 #include "cfgparse.h"
 #include "units.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* ---- limit values --------------------------------------------------------------------- */
@@ -31,14 +36,18 @@ static const struct rule {
 	[JR_L_CPU_WEIGHT] = { K_COUNT, 1, 10000, 0 },
 	[JR_L_CPU_TIME] = { K_DURATION, 1, 0, 1 },
 	[JR_L_WALL_TIME] = { K_DURATION, 1, 0, 1 },
-	[JR_L_PIDS] = { K_COUNT, 1, 4194304, 1 },
+	/* jobrun-init and the command: 1 would fail jobrun-init's fork (the kernel's
+	 * PID_MAX_LIMIT is the top) */
+	[JR_L_PIDS] = { K_COUNT, 2, 4194304, 1 },
 	[JR_L_DISK] = { K_SIZE, 64ULL << 10, 0, 0 },
 	[JR_L_OUTPUT] = { K_SIZE, 0, 0, 0 },
 	[JR_L_OPEN_FILES] = { K_COUNT, 4, 1048576, 0 },
-	[JR_L_IO_RBPS] = { K_SIZE, 1, 0, 1 },
-	[JR_L_IO_WBPS] = { K_SIZE, 1, 0, 1 },
-	[JR_L_IO_RIOPS] = { K_COUNT, 1, 0, 1 },
-	[JR_L_IO_WIOPS] = { K_COUNT, 1, 0, 1 },
+	/* io.max refuses 1 on some kernels ("&& val > 1" in tg_set_limit); the kernel keeps
+	 * IOPS in 32 bits, where 2^32 - 1 means no limit (v1 cuts a larger value to 32 bits) */
+	[JR_L_IO_RBPS] = { K_SIZE, 2, 0, 1 },
+	[JR_L_IO_WBPS] = { K_SIZE, 2, 0, 1 },
+	[JR_L_IO_RIOPS] = { K_COUNT, 2, 4294967294ULL, 1 },
+	[JR_L_IO_WIOPS] = { K_COUNT, 2, 4294967294ULL, 1 },
 };
 
 static const char *const kind_example[] = {
@@ -184,6 +193,281 @@ int jr_limit_parse(enum jr_limit_key k, const char *text, int flags, uint64_t *v
 		return -EINVAL;
 	}
 	*value = v;
+	return 0;
+}
+
+/* ---- what the host lets jobrun give ---------------------------------------------------- */
+
+static struct jr_host_caps host;
+static unsigned host_probed;         /* JR_HOST_* parts of host filled in */
+static const struct jr_host_caps *host_given; /* a test's */
+
+void jr_host_caps_set(const struct jr_host_caps *caps)
+{
+	host_given = caps;
+	host_probed = 0;
+}
+
+/* A small file of /proc or /sys, NUL-terminated; 0 or -errno. */
+static int read_small(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int r, fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	r = n < 0 ? -errno : 0;
+	close(fd);
+	buf[n < 0 ? 0 : n] = '\0';
+	return r;
+}
+
+static bool have_cap_sys_resource(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return false;
+	return data[CAP_SYS_RESOURCE / 32].effective & (1U << (CAP_SYS_RESOURCE % 32));
+}
+
+/* jobrun-init sets soft = hard = v: above its own hard limit only with CAP_SYS_RESOURCE. */
+static uint64_t rlimit_max(int resource, bool cap)
+{
+	struct rlimit rl;
+
+	if (cap || getrlimit(resource, &rl) < 0 || rl.rlim_max == RLIM_INFINITY)
+		return JR_UNLIMITED;
+	return rl.rlim_max;
+}
+
+static void probe_rlimits(struct jr_host_caps *h)
+{
+	bool cap = have_cap_sys_resource();
+	char buf[32];
+	uint64_t v;
+
+	h->stack = rlimit_max(RLIMIT_STACK, cap);
+	h->fsize = rlimit_max(RLIMIT_FSIZE, cap);
+	h->cpu_secs = rlimit_max(RLIMIT_CPU, cap);
+	h->nofile = rlimit_max(RLIMIT_NOFILE, false); /* never above fs.nr_open */
+	/* (at the most jobrun accepts already: no need to ask) */
+	if (cap && h->nofile < rules[JR_L_OPEN_FILES].max &&
+	    read_small("/proc/sys/fs/nr_open", buf, sizeof(buf)) == 0) {
+		buf[strcspn(buf, "\n")] = '\0';
+		if (jr_parse_uint(buf, &v) == 0 && v > h->nofile)
+			h->nofile = v;
+	}
+}
+
+/* Field n (0-based, space-separated) of a mountinfo line, unescaped ("\040" is a blank), in
+ * out; the super options are field sep + 3 after the " - " separator. */
+static bool mi_field(const char *line, int n, char *out, size_t len)
+{
+	const char *p = line;
+	size_t o = 0;
+
+	for (; n > 0 && p; n--) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (!p)
+		return false;
+	for (; *p && *p != ' ' && *p != '\n' && o + 1 < len; p++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] && p[3]) {
+			out[o++] = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
+			p += 3;
+		} else {
+			out[o++] = *p;
+		}
+	}
+	out[o] = '\0';
+	return true;
+}
+
+static bool has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = list;
+
+	while ((p = strstr(p, word))) {
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/* v2: memory.swap.max in jobrun's cgroup, or in any child of the root when jobrun is there
+ * (the root has none). No child to ask: v2 accounts swap unless the kernel was told not to. */
+static bool v2_swap_files(const char *mnt)
+{
+	char own[1024] = "", path[4096];
+	struct dirent *d;
+	bool found = true;
+	DIR *dir;
+
+	if (read_small("/proc/self/cgroup", own, sizeof(own)) == 0 && !strncmp(own, "0::", 3)) {
+		memmove(own, own + 3, strlen(own + 3) + 1);
+		own[strcspn(own, "\n")] = '\0';
+	} else {
+		own[0] = '\0';
+	}
+	if (own[0] && strcmp(own, "/")) {
+		snprintf(path, sizeof(path), "%s%s/memory.swap.max", mnt, own);
+		return access(path, F_OK) == 0;
+	}
+	dir = opendir(mnt);
+	if (!dir)
+		return true;
+	while ((d = readdir(dir))) {
+		if (d->d_type != DT_DIR || d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/memory.swap.max", mnt, d->d_name);
+		found = access(path, F_OK) == 0;
+		break;
+	}
+	closedir(dir);
+	return found;
+}
+
+/* Does the memory controller count swap per cgroup? v1: the memsw files at the root of the
+ * memory hierarchy; v2: memory.swap.max. */
+static bool probe_swap_accounted(void)
+{
+	char *buf = malloc(1 << 16), mnt[4096], type[64], opts[1024], path[4200];
+	char v2[4096] = "";
+	bool found = false, v1 = false;
+	char *line, *eol;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	if (!buf)
+		return true;
+	fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	while (fd >= 0 && got < (1 << 16) - 1 &&
+	       (n = read(fd, buf + got, (1 << 16) - 1 - got)) > 0)
+		got += (size_t)n;
+	if (fd >= 0)
+		close(fd);
+	buf[got] = '\0';
+	for (line = buf; *line && !v1; line = eol ? eol + 1 : line + strlen(line)) {
+		const char *sep;
+
+		eol = strchr(line, '\n');
+		if (eol)
+			*eol = '\0';
+		sep = strstr(line, " - ");
+		if (!sep || !mi_field(line, 4, mnt, sizeof(mnt)) ||
+		    !mi_field(sep + 3, 0, type, sizeof(type)) ||
+		    !mi_field(sep + 3, 2, opts, sizeof(opts)))
+			continue;
+		if (!strcmp(type, "cgroup") && has_word(opts, "memory")) {
+			v1 = true;
+			snprintf(path, sizeof(path), "%s/memory.memsw.limit_in_bytes", mnt);
+			found = access(path, F_OK) == 0;
+		} else if (!strcmp(type, "cgroup2") && !v2[0]) {
+			snprintf(v2, sizeof(v2), "%s", mnt);
+		}
+	}
+	free(buf);
+	if (v1)
+		return found;
+	return v2[0] ? v2_swap_files(v2) : true; /* no memory controller: nothing to limit */
+}
+
+static void probe_swap(struct jr_host_caps *h)
+{
+	char buf[512];
+
+	/* the header line, then one line a swap area */
+	h->swap = read_small("/proc/swaps", buf, sizeof(buf)) == 0 && strchr(buf, '\n') &&
+		  strchr(buf, '\n')[1];
+	h->swap_accounted = h->swap ? probe_swap_accounted() : true;
+}
+
+static void probe_cpus(struct jr_host_caps *h)
+{
+	size_t size = CPU_ALLOC_SIZE(JR_CPUS_MAX);
+	struct jr_cpuset online;
+	cpu_set_t *aff = CPU_ALLOC(JR_CPUS_MAX);
+	char buf[4096];
+	unsigned c;
+
+	memset(&h->cpus, 0, sizeof(h->cpus));
+	if (aff && sched_getaffinity(0, size, aff) == 0) {
+		for (c = 0; c < JR_CPUS_MAX; c++)
+			if (CPU_ISSET_S(c, size, aff))
+				h->cpus.bits[c / 64] |= 1ULL << (c % 64);
+	} else {
+		memset(&h->cpus, 0xff, sizeof(h->cpus));
+	}
+	if (aff)
+		CPU_FREE(aff);
+	if (read_small("/sys/devices/system/cpu/online", buf, sizeof(buf)) == 0 &&
+	    jr_parse_cpulist(buf, &online, NULL) == 0)
+		for (c = 0; c < JR_CPUS_MAX / 64; c++)
+			h->cpus.bits[c] &= online.bits[c];
+}
+
+const struct jr_host_caps *jr_host_caps(unsigned what)
+{
+	if (host_given)
+		return host_given;
+	if ((what & JR_HOST_RLIMITS) && !(host_probed & JR_HOST_RLIMITS))
+		probe_rlimits(&host);
+	if ((what & JR_HOST_SWAP) && !(host_probed & JR_HOST_SWAP))
+		probe_swap(&host);
+	if ((what & JR_HOST_CPUS) && !(host_probed & JR_HOST_CPUS))
+		probe_cpus(&host);
+	host_probed |= what;
+	return &host;
+}
+
+int jr_limit_host_check(enum jr_limit_key k, uint64_t v, char *why, size_t whylen)
+{
+	const struct jr_host_caps *h;
+	uint64_t secs;
+
+	switch (k) {
+	case JR_L_OPEN_FILES:
+		h = jr_host_caps(JR_HOST_RLIMITS);
+		if (h->nofile == JR_UNLIMITED || v <= h->nofile)
+			return 0;
+		snprintf(why, whylen, "is above %llu, the most open files jobrun may give here (its "
+			 "own hard RLIMIT_NOFILE)", (unsigned long long)h->nofile);
+		return -EINVAL;
+	case JR_L_CPU_TIME:
+		/* jobrun-init sets RLIMIT_CPU to the limit + 2 s, a backstop for each process */
+		h = jr_host_caps(JR_HOST_RLIMITS);
+		if (v == JR_LIMIT_UNLIMITED || h->cpu_secs == JR_UNLIMITED)
+			return 0;
+		secs = v / 1000000 + 2;
+		if (secs <= h->cpu_secs)
+			return 0;
+		snprintf(why, whylen, "is more than jobrun may give here: its own hard RLIMIT_CPU is "
+			 "%llu s, and a CPU-time limit needs 2 s more than itself there",
+			 (unsigned long long)h->cpu_secs);
+		return -EINVAL;
+	case JR_L_MEMORY:
+	case JR_L_SWAP:
+	case JR_L_CPUS:
+	case JR_L_CPU_WEIGHT:
+	case JR_L_WALL_TIME:
+	case JR_L_PIDS:
+	case JR_L_DISK:
+	case JR_L_OUTPUT:
+	case JR_L_IO_RBPS:
+	case JR_L_IO_WBPS:
+	case JR_L_IO_RIOPS:
+	case JR_L_IO_WIOPS:
+	case JR_L_N:
+		return 0;
+	}
 	return 0;
 }
 
@@ -340,6 +624,11 @@ static int builtin_profile(struct jr_profile *p, const struct builtin_profile *b
 					&v, why, sizeof(why)) < 0)
 			return -EINVAL;
 		if (m && limit_set(&p->maxima[k], m, v, 0) < 0)
+			return -ENOMEM;
+		/* hpc's 4G on a host with less RAM than that (its maximum, 100%): the maximum, or
+		 * no jobrun.conf could be loaded there (check_profiles) */
+		if (d && m && p->defaults[k].value > p->maxima[k].value &&
+		    limit_set(&p->defaults[k], m, p->maxima[k].value, 0) < 0)
 			return -ENOMEM;
 	}
 	for (i = 0; i < NELEM(builtin_sys_binds); i++)
@@ -895,7 +1184,7 @@ static const char *format_max(enum jr_limit_key k, const struct jr_limit *m, cha
 	return buf;
 }
 
-static void spec_set_limit(struct jr_spec *spec, enum jr_limit_key k, uint64_t v)
+void jr_spec_set_limit(struct jr_spec *spec, enum jr_limit_key k, uint64_t v)
 {
 	uint64_t none = v == JR_LIMIT_UNLIMITED ? 0 : v; /* where 0 means "no limit" */
 
@@ -916,6 +1205,104 @@ static void spec_set_limit(struct jr_spec *spec, enum jr_limit_key k, uint64_t v
 	case JR_L_IO_WIOPS: spec->cg.io_wiops = none; break;
 	case JR_L_N: break;
 	}
+}
+
+/* The value spec holds for key k, as jr_limit_parse gives it (no limit: JR_LIMIT_UNLIMITED). */
+static uint64_t spec_get_limit(const struct jr_spec *spec, enum jr_limit_key k)
+{
+	uint64_t v = 0;
+
+	switch (k) {
+	case JR_L_MEMORY: v = spec->cg.memory; break;
+	case JR_L_SWAP: return spec->cg.swap == JR_UNLIMITED ? JR_LIMIT_UNLIMITED : spec->cg.swap;
+	case JR_L_CPUS: v = spec->cg.cpus_milli; break;
+	case JR_L_CPU_WEIGHT: return spec->cg.cpu_weight;
+	case JR_L_CPU_TIME: v = spec->cpu_time_usec; break;
+	case JR_L_WALL_TIME: v = spec->wall_usec; break;
+	case JR_L_PIDS: v = spec->cg.pids; break;
+	case JR_L_DISK: return spec->disk_bytes;
+	case JR_L_OUTPUT: return spec->output_limit;
+	case JR_L_OPEN_FILES: return spec->open_files;
+	case JR_L_IO_RBPS: v = spec->cg.io_rbps; break;
+	case JR_L_IO_WBPS: v = spec->cg.io_wbps; break;
+	case JR_L_IO_RIOPS: v = spec->cg.io_riops; break;
+	case JR_L_IO_WIOPS: v = spec->cg.io_wiops; break;
+	case JR_L_N: break;
+	}
+	return v ? v : JR_LIMIT_UNLIMITED;
+}
+
+/* Where a merged limit came from, for a message about it: "job.conf:4", "command line",
+ * "jobrun.conf:12: profile grader: defaults", "built-in profile grader: defaults", or
+ * jobrun's own default. */
+static const char *limit_origin(const struct jr_conf *conf, const struct jr_profile *prof,
+				const struct jr_jobreq *from, enum jr_limit_key k, char *buf,
+				size_t len)
+{
+	const struct jr_limit *d = &prof->defaults[k];
+
+	if (from)
+		return where(from, from->limits[k].line, buf, len);
+	if (d->text && d->line > 0)
+		snprintf(buf, len, "%s:%d: profile %s: defaults",
+			 conf->file ? conf->file : "jobrun.conf", d->line, prof->name);
+	else if (d->text)
+		snprintf(buf, len, "built-in profile %s: defaults", prof->name);
+	else
+		snprintf(buf, len, "jobrun's default");
+	return buf;
+}
+
+/* A merged limit as its origin wrote it. */
+static const char *value_text(const struct jr_profile *prof, const struct jr_jobreq *from,
+			      enum jr_limit_key k, uint64_t v, char *buf, size_t len)
+{
+	if (from)
+		return jr_quote_value(from->limits[k].value, buf, len);
+	if (prof->defaults[k].text)
+		return jr_quote_value(prof->defaults[k].text, buf, len);
+	return format_value(k, v, buf, len);
+}
+
+/* The merged limits against what the host lets jobrun give (jr_limit_host_check), and swap:
+ * a limit on it (v1: memory.memsw) needs a memory controller that counts swap, unless the
+ * host has none. src[k]: the request that set key k, NULL for the profile's default (or
+ * jobrun's own, when set[k] is 0). */
+static int host_check(const struct jr_conf *conf, const struct jr_profile *prof,
+		      const struct jr_spec *spec, const uint64_t *val, const int *set,
+		      const struct jr_jobreq *const *src, struct jr_err *err)
+{
+	static const enum jr_limit_key keys[] = { JR_L_OPEN_FILES, JR_L_CPU_TIME };
+	char why[192], w[JR_ERR_MAX / 2], q[96];
+	const struct jr_host_caps *h;
+	uint64_t v, mem, swap;
+	enum jr_limit_key k;
+	size_t i;
+
+	for (i = 0; i < NELEM(keys); i++) {
+		k = keys[i];
+		v = set[k] ? val[k] : spec_get_limit(spec, k);
+		if (jr_limit_host_check(k, v, why, sizeof(why)) == 0)
+			continue;
+		return jr_err_set(err, 0, "%s: %s = %s %s",
+				  limit_origin(conf, prof, set[k] ? src[k] : NULL, k, w, sizeof(w)),
+				  jr_limit_name(k), value_text(prof, set[k] ? src[k] : NULL, k, v, q,
+							       sizeof(q)), why);
+	}
+	mem = set[JR_L_MEMORY] ? val[JR_L_MEMORY] : spec_get_limit(spec, JR_L_MEMORY);
+	swap = set[JR_L_SWAP] ? val[JR_L_SWAP] : spec_get_limit(spec, JR_L_SWAP);
+	if (mem == JR_LIMIT_UNLIMITED || swap == JR_LIMIT_UNLIMITED)
+		return 0;
+	h = jr_host_caps(JR_HOST_SWAP);
+	if (!h->swap || h->swap_accounted)
+		return 0;
+	k = JR_L_SWAP;
+	return jr_err_set(err, 0, "%s: swap = %s cannot be enforced here: the host has swap, and "
+				  "its memory controller does not count it per cgroup (no "
+				  "memory.memsw.* or memory.swap.max: swap accounting is off); "
+				  "ask for swap = unlimited",
+			  limit_origin(conf, prof, set[k] ? src[k] : NULL, k, w, sizeof(w)),
+			  value_text(prof, set[k] ? src[k] : NULL, k, swap, q, sizeof(q)));
 }
 
 static int env_set(struct jr_strv *env, const char *kv)
@@ -1010,14 +1397,28 @@ static int pick_profile(const struct jr_conf *conf, const struct jr_jobreq *req,
 	return 0;
 }
 
+/* Fit for a message and for a request's file (jr_jobreq_check): UTF-8, no control character. */
+static int plain_name(const char *s)
+{
+	const char *p;
+
+	for (p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return 0;
+	return jr_is_utf8(s);
+}
+
 int jr_conf_apply(const struct jr_conf *conf, const struct jr_jobreq *req,
 		  const struct jr_jobreq *cli, struct jr_spec *spec, struct jr_job_extra *extra,
 		  struct jr_err *err)
 {
-	const struct jr_jobreq *layers[2] = { req, cli };
+	const struct jr_jobreq *layers[2];
 	const struct jr_jobreq *cmd_from;
+	struct jr_jobreq named;
+	char jcname[JR_REQ_MAX_PATH + 1];
 	const struct jr_profile *prof = NULL;
-	uint64_t val[JR_L_N];
+	const struct jr_jobreq *src[JR_L_N];
+	uint64_t val[JR_L_N], memory_unpack = 0;
 	int set[JR_L_N];
 	struct jr_strv argv = { 0 }, env = { 0 }, binds = { 0 }, etc = { 0 }, outputs = { 0 };
 	char *stdin_path = NULL, *hostname = NULL, *runtime_dir = NULL, *cgroup_parent = NULL;
@@ -1028,6 +1429,16 @@ int jr_conf_apply(const struct jr_conf *conf, const struct jr_jobreq *req,
 
 	if (!conf || !spec || !extra)
 		return jr_err_set(err, EINVAL, "jr_conf_apply");
+	/* a --job-conf file is named by its path, as in its parse errors (job-stage.c) */
+	if (req && req->file && !strcmp(req->file, "--job-conf") && spec->job_conf &&
+	    (size_t)snprintf(jcname, sizeof(jcname), "--job-conf %s", spec->job_conf) < sizeof(jcname) &&
+	    plain_name(jcname)) {
+		named = *req;
+		named.file = jcname;
+		req = &named;
+	}
+	layers[0] = req;
+	layers[1] = cli;
 	for (l = 0; l < 2; l++)
 		if (layers[l] && (r = jr_jobreq_check(layers[l], err)) < 0)
 			return r;
@@ -1040,6 +1451,7 @@ int jr_conf_apply(const struct jr_conf *conf, const struct jr_jobreq *req,
 	for (k = 0; k < JR_L_N; k++) {
 		set[k] = prof->defaults[k].text != NULL;
 		val[k] = prof->defaults[k].value;
+		src[k] = NULL;
 	}
 	for (l = 0; l < 2; l++) {
 		const struct jr_jobreq *lr = layers[l];
@@ -1066,8 +1478,18 @@ int jr_conf_apply(const struct jr_conf *conf, const struct jr_jobreq *req,
 									 sizeof(mb)));
 			set[k] = 1;
 			val[k] = v;
+			src[k] = lr;
 		}
 	}
+	r = host_check(conf, prof, spec, val, set, src, err);
+	if (r < 0)
+		return r;
+	/* a staged job is unpacked before its job config is read: under the most memory that
+	 * config may ask for (as its workspace is sized at the profile's maximum disk), lowered
+	 * to its own limit afterwards (jr_cg_update) */
+	if ((spec->archive || spec->job_conf) && !(cli && cli->limits[JR_L_MEMORY].value))
+		memory_unpack = prof->maxima[JR_L_MEMORY].text ? prof->maxima[JR_L_MEMORY].value
+							       : JR_UNLIMITED;
 
 	/* the command */
 	cmd_from = has_command(cli) ? cli : has_command(req) ? req : NULL;
@@ -1129,7 +1551,12 @@ int jr_conf_apply(const struct jr_conf *conf, const struct jr_jobreq *req,
 	/* commit: nothing fails from here on */
 	for (k = 0; k < JR_L_N; k++)
 		if (set[k])
-			spec_set_limit(spec, (enum jr_limit_key)k, val[k]);
+			jr_spec_set_limit(spec, (enum jr_limit_key)k, val[k]);
+	spec->cg.memory_unpack = memory_unpack;
+	/* "unlimited", the default, where jobrun's own hard limit says otherwise: the most it
+	 * may give (a value above it is refused where it is given: --file-size) */
+	if (spec->file_size > jr_host_caps(JR_HOST_RLIMITS)->fsize)
+		spec->file_size = jr_host_caps(JR_HOST_RLIMITS)->fsize;
 	if (cmd_from) {
 		jr_strv_free(&spec->argv);
 		spec->argv = argv;

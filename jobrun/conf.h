@@ -22,7 +22,9 @@
 #include "err.h"
 #include "jobreq.h"
 #include "spec.h"
+#include "units.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -86,7 +88,8 @@ struct jr_job_extra {
 
 /* The built-in configuration: what a host with no jobrun.conf gets. Profiles "grader" (the
  * default) and "hpc" (a stub of the future HPC profile: today it differs from grader only in
- * its limits; its memory maximum is the host's RAM). Returns 0 or -ENOMEM. */
+ * its limits; its memory maximum is the host's RAM, its default 4G or the RAM when less).
+ * Returns 0 or -ENOMEM. */
 int jr_conf_builtin(struct jr_conf *conf, struct jr_err *err);
 
 /* Load jobrun.conf. path NULL: JR_CONF_DEFAULT_PATH, and a missing file there means the
@@ -105,14 +108,52 @@ const struct jr_profile *jr_conf_profile(const struct jr_conf *conf, const char 
 /* Parse one limit value for key k: a size (256M), duration (1.5s), CPUs (0.5) or count (64)
  * by key, or "unlimited" where that means something (memory, swap, cpus, cpu_time,
  * wall_time, pids, io_*; for a maximum: every key). With JR_LIMIT_ADMIN a size may be N% of
- * the host's RAM (1..100). The value must lie in the range jobrun accepts for the key (memory
- * at least 1M, cpus 0.01..1000, cpu_weight 1..10000, pids 1..4194304, open_files 4..1048576,
- * disk at least 64K, a positive time...). Returns 0, or -EINVAL with why = "is not a size
+ * the host's RAM (1..100). The value must lie in the range jobrun accepts for the key, which
+ * is what every kernel takes (memory at least 1M, cpus 0.01..1000, cpu_weight 1..10000, pids
+ * 2..4194304 (jobrun-init and the command), open_files 4..1048576, disk at least 64K, a
+ * positive time, io_*_bps at least 2 (some kernels refuse 1), io_*_iops 2..4294967294 (the
+ * kernel keeps them in 32 bits)...). Returns 0, or -EINVAL with why = "is not a size
  * (256M, 1.5G)", "is negative", "is too large", "is below the minimum 1M"... */
 #define JR_LIMIT_ADMIN   1
 #define JR_LIMIT_MAXIMUM 2
 int jr_limit_parse(enum jr_limit_key k, const char *text, int flags, uint64_t *value,
 		   char *why, size_t whylen);
+
+/* What this host lets jobrun give a job, beyond the fixed ranges of jr_limit_parse: probed
+ * from jobrun itself when first asked (jr_host_caps), or given by a test (jr_host_caps_set).
+ * Each part is probed only when asked for (JR_HOST_*): the checks cost nothing a job does not
+ * need. */
+struct jr_host_caps {
+	/* The most jobrun-init can set for the command (it sets soft = hard): its own hard limit,
+	 * or any value with CAP_SYS_RESOURCE (open files: up to fs.nr_open). JR_UNLIMITED: any
+	 * value, "unlimited" too. */
+	uint64_t nofile, stack, fsize, cpu_secs;
+	bool swap;            /* the host has swap (/proc/swaps) */
+	bool swap_accounted;  /* and the memory controller counts it per cgroup (v1:
+			       * memory.memsw.*, v2: memory.swap.max; swapaccount=0 removes them) */
+	struct jr_cpuset cpus; /* CPUs a job may be pinned to: online, and in jobrun's own CPU
+				* affinity (its cpuset) */
+};
+
+#define JR_HOST_RLIMITS 1
+#define JR_HOST_SWAP    2
+#define JR_HOST_CPUS    4
+
+/* The host's capabilities, with at least the parts in what probed. Never NULL. */
+const struct jr_host_caps *jr_host_caps(unsigned what);
+
+/* Use caps instead of probing (unit tests); NULL: probe the real host again. */
+void jr_host_caps_set(const struct jr_host_caps *caps);
+
+/* Can this host give key k the value v (as parsed by jr_limit_parse)? 0, or -EINVAL with why
+ * ("is above 20000, the most open files jobrun may give here (its own hard RLIMIT_NOFILE)").
+ * Checks open_files and cpu_time (RLIMIT_CPU) against jobrun's rlimits; other keys are
+ * checked against the host where they are merged (swap: jr_conf_apply). */
+int jr_limit_host_check(enum jr_limit_key k, uint64_t v, char *why, size_t whylen);
+
+/* Store v (as parsed by jr_limit_parse) for key k in spec (JR_LIMIT_UNLIMITED becomes "no
+ * limit": 0 for most fields, JR_UNLIMITED for swap). */
+void jr_spec_set_limit(struct jr_spec *spec, enum jr_limit_key k, uint64_t v);
 
 /* Merge into spec: the profile, its defaults, then req's requests, then cli's (the command
  * line, as a jr_jobreq with file "command line"; its stdin, outputs and workdir are paths
@@ -129,7 +170,16 @@ int jr_limit_parse(enum jr_limit_key k, const char *text, int flags, uint64_t *v
  * be NULL. On success spec gets:
  *   wall_usec, cpu_time_usec, output_limit, disk_bytes, open_files, cg.memory, cg.swap,
  *   cg.cpus_milli, cg.cpu_weight, cg.pids, cg.io_*: for each key the profile or a request
- *     sets (others keep their value);
+ *     sets (others keep their value); each merged value is also checked against what the
+ *     host lets jobrun give (jr_limit_host_check; swap: a host with swap must account it),
+ *     and a refusal names the layer that set it ("job.conf:4: open_files = ...", or the
+ *     profile's default: "jobrun.conf:12: profile grader: defaults: ...");
+ *   file_size: lowered to what the host lets jobrun give (jobrun's own hard RLIMIT_FSIZE)
+ *     when it is above it (the default, unlimited, on a host that limits jobrun);
+ *   cg.memory_unpack: for a job that is staged (spec->archive or spec->job_conf): the memory
+ *     limit while it is unpacked, the most its job config may ask for (the profile's maximum,
+ *     JR_UNLIMITED when there is none; 0 when the command line sets memory, which no job
+ *     config can change); 0 for other jobs;
  *   argv: cli's command (or shell), else req's, as given or {"/bin/sh", "-c", shell}; when
  *     neither has one, spec->argv is kept if it has one, else -EINVAL "no command";
  *   env: replaced: PATH, HOME, LANG (README's defaults), then req's env, then cli's (a later

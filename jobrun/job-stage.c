@@ -334,6 +334,8 @@ int jr_job_stage_finish(struct jr_job *job, int *stdin_fd, struct jr_err *err)
 	if (g->too_big)
 		return jr_err_set(err, EMSGSIZE, "jobrun-unpack's report is too large");
 	r = jr_stage_outcome(g->report, g->wstatus, err);
+	if (r < 0 && jr_cg_unpack_oom(&job->cg, job->cgh, err) < 0)
+		return refuse(job, -EINVAL); /* the job's files did not fit its memory: RJ */
 	if (r < 0)
 		return r;
 	rep = json_loads(g->report, 0, &jerr);

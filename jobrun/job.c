@@ -288,8 +288,13 @@ static int stage_finish(struct jr_job *job, struct jr_err *err)
 	if (!had_cpuset && job->spec->cg.cpuset)
 		return jr_err_set(err, ENOTSUP, "a cpuset cannot come from a job config");
 	r = compute_limits(job, err);
-	if (r == 0)
+	if (r == 0) {
 		r = jr_cg_update(&job->cg, job->cgh, &job->lim, err);
+		/* what the job config asks for does not fit: the job's doing */
+		job->outcome.rejected = r < 0 && err->code == 0;
+	}
+	/* the job config's output limit (the pumps start at launch) */
+	job->result.out.limit = job->result.err.limit = job->spec->output_limit;
 	if (r == 0)
 		r = check_cgroup(job, err);
 	return r;

@@ -51,6 +51,22 @@ static void drop_privileges(const struct child_args *a)
 		_exit(122);
 }
 
+/* Not jobrun's oom_score_adj -1000 (run.c: protect_self): when the files do not fit in the
+ * job's memory, the OOM killer must be able to kill the helper, or the cgroup reclaims forever
+ * ("Out of memory and no killable processes"). 0, as the job's command gets; where this
+ * fails, jobrun never had -1000 either. */
+static void be_killable(void)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	n = write(fd, "0", 1);
+	(void)n;
+	close(fd);
+}
+
 static __attribute__((noreturn)) void child(const struct child_args *a)
 {
 	static char *const empty_env[] = { NULL };
@@ -64,6 +80,7 @@ static __attribute__((noreturn)) void child(const struct child_args *a)
 	for (sig = 1; sig < NSIG; sig++)
 		sigaction(sig, &sa, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	be_killable();
 	drop_privileges(a);
 	/* move every fd we pass above the targets first, then into place */
 	fds[0] = st->archive_fd >= 0 ? st->archive_fd : open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -151,6 +151,121 @@ int jr_parse_uint(const char *s, uint64_t *value)
 	return 0;
 }
 
+/* One CPU number of a list: digits only (no sign, no blank), below JR_CPUS_MAX. */
+static int read_cpu(const char **sp, unsigned *cpu, const char **why)
+{
+	const char *s = *sp;
+	unsigned v = 0;
+
+	if (*s < '0' || *s > '9') {
+		*why = "is not a CPU list (0-3,8)";
+		return -EINVAL;
+	}
+	for (; *s >= '0' && *s <= '9'; s++) {
+		v = v * 10 + (unsigned)(*s - '0');
+		if (v >= JR_CPUS_MAX) {
+			*why = "names a CPU beyond the 8192 jobrun knows";
+			return -EINVAL;
+		}
+	}
+	*cpu = v;
+	*sp = s;
+	return 0;
+}
+
+int jr_parse_cpulist(const char *s, struct jr_cpuset *set, const char **why)
+{
+	const char *dummy;
+	unsigned a, b, c;
+
+	if (!why)
+		why = &dummy;
+	memset(set, 0, sizeof(*set));
+	if (!s || !*s || !strcmp(s, "\n")) {
+		*why = "is empty";
+		return -EINVAL;
+	}
+	for (;;) {
+		if (read_cpu(&s, &a, why) < 0)
+			return -EINVAL;
+		b = a;
+		if (*s == '-') {
+			s++;
+			if (read_cpu(&s, &b, why) < 0)
+				return -EINVAL;
+			if (b < a) {
+				*why = "has a reversed range (write the lower CPU first: 2-5, not 5-2)";
+				return -EINVAL;
+			}
+		}
+		for (c = a; c <= b; c++)
+			set->bits[c / 64] |= 1ULL << (c % 64);
+		if (*s == ',') {
+			s++;
+			continue;
+		}
+		if (*s == '\0' || (*s == '\n' && s[1] == '\0'))
+			return 0;
+		*why = "is not a CPU list (0-3,8)";
+		return -EINVAL;
+	}
+}
+
+int jr_cpuset_has(const struct jr_cpuset *set, unsigned cpu)
+{
+	return cpu < JR_CPUS_MAX && (set->bits[cpu / 64] >> (cpu % 64) & 1);
+}
+
+int jr_cpuset_first_missing(const struct jr_cpuset *a, const struct jr_cpuset *b)
+{
+	unsigned i;
+
+	for (i = 0; i < JR_CPUS_MAX / 64; i++) {
+		uint64_t m = a->bits[i] & ~b->bits[i];
+
+		if (m)
+			return (int)(i * 64 + (unsigned)__builtin_ctzll(m));
+	}
+	return -1;
+}
+
+unsigned jr_cpuset_count(const struct jr_cpuset *set)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < JR_CPUS_MAX / 64; i++)
+		n += (unsigned)__builtin_popcountll(set->bits[i]);
+	return n;
+}
+
+const char *jr_format_cpulist(const struct jr_cpuset *set, char *buf, size_t len)
+{
+	size_t o = 0;
+	int n;
+	unsigned a, b;
+
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	for (a = 0; a < JR_CPUS_MAX; a = b + 1) {
+		if (!jr_cpuset_has(set, a)) {
+			b = a;
+			continue;
+		}
+		for (b = a; b + 1 < JR_CPUS_MAX && jr_cpuset_has(set, b + 1); b++)
+			;
+		n = a == b ? snprintf(buf + o, len - o, "%s%u", o ? "," : "", a)
+			   : snprintf(buf + o, len - o, "%s%u-%u", o ? "," : "", a, b);
+		if (n < 0 || (size_t)n >= len - o) {
+			if (len >= 4)
+				snprintf(buf + (o < len - 4 ? o : len - 4), 4, "...");
+			return buf;
+		}
+		o += (size_t)n;
+	}
+	return buf;
+}
+
 const char *jr_format_size(uint64_t bytes, char *buf, unsigned len)
 {
 	static const char units[] = "KMGT";

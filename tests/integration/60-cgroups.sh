@@ -204,8 +204,8 @@ jrwo --cpuset "$last" -- cpus
 is "$(pv cpus) $(res .limits.cpuset)" "$last $last" "--cpuset $last: the job may run on CPU $last only"
 
 jrwo --cpuset 1000 -- exit 0
-is "$RC $(res .verdict)" "2 XX" "--cpuset 1000 (no such CPU) cannot be enforced: XX, jobrun exits 2"
-like "$(res .message)" "cpuset.*1000" "the message names the cpuset and the value"
+is "$RC $(res .verdict)" "2 <no result>" "--cpuset 1000 (no such CPU): a usage error, jobrun exits 2 before any job"
+like "$(cat "$JERR")" "--cpuset: '1000' names CPU 1000" "the message names the option, the value and the CPU"
 is "$(job_left)" "" "no cgroup is left by the refused job"
 
 # ---------------------------------------------------------------- --scratch: a real disk, a quota
@@ -253,8 +253,13 @@ else
 	jrwo --scratch "$SB" -- dio /scratch/f 4M
 	check "without a limit the same writes are fast ($(pv seconds) s)" \
 		awk -v s="$(pv seconds)" 'BEGIN { exit !(s != "" && s < 1.5) }'
-	cmp_ok "$(res .io.write_bytes)" -ge $((4 * MiB)) "io.write_bytes counts them without a limit too"
-	cmp_ok "$(res .io.write_ops)" -ge 64 "io.write_ops counts at least the 64 writes ($(res .io.write_ops))"
+	if [ "$(res .cgroup_version)" = 1 ]; then # v1 counts only where the job has a rule
+		is "$(res '[.io.write_bytes, .io.write_ops] | @json')" "[null,null]" \
+			"v1 without I/O limits of the job's own: io.write_bytes and write_ops are null, not a guess"
+	else
+		cmp_ok "$(res .io.write_bytes)" -ge $((4 * MiB)) "io.write_bytes counts them without a limit too"
+		cmp_ok "$(res .io.write_ops)" -ge 64 "io.write_ops counts at least the 64 writes ($(res .io.write_ops))"
+	fi
 
 	jrwo --scratch "$SB" --io-write-iops 16 -- dio /scratch/f 2M 64K
 	check "--io-write-iops 16 throttles too: 32 writes took >= 1.5 s ($(pv seconds) s)" \

@@ -752,7 +752,16 @@ static void limit_units(void **state)
 	limit_bad(JR_L_IO_RIOPS, "18446744073709551615", 0, "is too large"); /* = unlimited */
 	limit_bad(JR_L_MEMORY, "0", 0, "is below the minimum 1M");
 	limit_bad(JR_L_MEMORY, "512K", 0, "is below the minimum 1M");
-	limit_bad(JR_L_PIDS, "0", 0, "is below the minimum 1");
+	limit_bad(JR_L_PIDS, "0", 0, "is below the minimum 2");
+	limit_bad(JR_L_PIDS, "1", 0, "is below the minimum 2");    /* jobrun-init and the command */
+	limit_ok(JR_L_PIDS, "2", 0, 2);
+	/* what every kernel takes: io.max refuses 1 on some, IOPS are 32 bits */
+	limit_bad(JR_L_IO_RBPS, "1", 0, "is below the minimum 2");
+	limit_bad(JR_L_IO_WIOPS, "1", 0, "is below the minimum 2");
+	limit_bad(JR_L_IO_RIOPS, "4294967295", 0, "is above 4294967294, the most jobrun accepts");
+	limit_bad(JR_L_IO_WIOPS, "4G", 0, "is not a whole number (64)");
+	limit_ok(JR_L_IO_WIOPS, "4294967294", 0, 4294967294ULL);
+	limit_ok(JR_L_IO_WBPS, "1T", 0, 1ULL << 40);
 	limit_bad(JR_L_WALL_TIME, "0", 0, "is below the minimum 1us");
 	limit_bad(JR_L_CPUS, "0", 0, "is below the minimum 0.01");
 	limit_bad(JR_L_OPEN_FILES, "3", 0, "is below the minimum 4");
@@ -1047,7 +1056,7 @@ static void conf_errors(void **state)
 	conf_fails("profile g {\n max_entries = 0\n}\n",
 		   "jobrun.conf:2: profile g: max_entries must be a number from 1 to 100000000");
 	conf_fails("profile g {\n maxima { pids = 0 }\n}\n",
-		   "jobrun.conf:2: profile g: maxima: pids = 0 is below the minimum 1");
+		   "jobrun.conf:2: profile g: maxima: pids = 0 is below the minimum 2");
 	conf_fails("profile g {\n defaults { disk = unlimited }\n}\n",
 		   "jobrun.conf:2: profile g: defaults: disk = unlimited cannot be unlimited (disk "
 		   "needs a value)");
@@ -1529,6 +1538,222 @@ static void apply_conf_settings(void **state)
 	jr_conf_free(&c);
 }
 
+/* ---- what the host lets jobrun give ---------------------------------------------------------- */
+
+/* A host that limits nothing (set for every test but the ones below). */
+static const struct jr_host_caps generous = {
+	.nofile = 1048576, .stack = JR_UNLIMITED, .fsize = JR_UNLIMITED,
+	.cpu_secs = JR_UNLIMITED, .swap = false, .swap_accounted = true,
+};
+
+static int use_generous(void **state)
+{
+	(void)state;
+	jr_host_caps_set(&generous);
+	return 0;
+}
+
+static void host_limit_check(void **state)
+{
+	struct jr_host_caps h = generous;
+	char why[192];
+
+	(void)state;
+	h.nofile = 1000;
+	h.cpu_secs = 30;
+	jr_host_caps_set(&h);
+	assert_int_equal(jr_limit_host_check(JR_L_OPEN_FILES, 1000, why, sizeof(why)), 0);
+	assert_int_equal(jr_limit_host_check(JR_L_OPEN_FILES, 1001, why, sizeof(why)), -EINVAL);
+	assert_string_equal(why, "is above 1000, the most open files jobrun may give here (its "
+				 "own hard RLIMIT_NOFILE)");
+	/* RLIMIT_CPU is the limit + 2 s */
+	assert_int_equal(jr_limit_host_check(JR_L_CPU_TIME, 28000000, why, sizeof(why)), 0);
+	assert_int_equal(jr_limit_host_check(JR_L_CPU_TIME, 28999999, why, sizeof(why)), 0);
+	assert_int_equal(jr_limit_host_check(JR_L_CPU_TIME, 29000000, why, sizeof(why)), -EINVAL);
+	assert_string_equal(why, "is more than jobrun may give here: its own hard RLIMIT_CPU is "
+				 "30 s, and a CPU-time limit needs 2 s more than itself there");
+	assert_int_equal(jr_limit_host_check(JR_L_CPU_TIME, JR_LIMIT_UNLIMITED, why, sizeof(why)),
+			 0);
+	assert_int_equal(jr_limit_host_check(JR_L_MEMORY, 1ULL << 50, why, sizeof(why)), 0);
+	jr_host_caps_set(&generous);
+	/* the real host: probed, and sane */
+	jr_host_caps_set(NULL);
+	assert_true(jr_host_caps(JR_HOST_RLIMITS)->nofile >= 4);
+	assert_true(jr_cpuset_count(&jr_host_caps(JR_HOST_CPUS)->cpus) >= 1);
+	assert_true(jr_host_caps(JR_HOST_SWAP)->swap_accounted || jr_host_caps(0)->swap);
+	jr_host_caps_set(&generous);
+}
+
+/* A merged limit the host cannot give is refused, naming the layer that set it. */
+static void apply_host_caps(void **state)
+{
+	struct jr_host_caps h = generous;
+	struct jr_job_extra extra;
+	struct jr_jobreq req, cli;
+	struct jr_spec spec;
+	struct jr_conf c, f;
+	struct jr_err err;
+
+	(void)state;
+	memset(&extra, 0, sizeof(extra));
+	assert_int_equal(jr_conf_builtin(&c, &err), 0);
+	h.nofile = 1000;
+	h.cpu_secs = 30;
+	jr_host_caps_set(&h);
+	job_ok("shell = x\nlimits {\n open_files = 2000\n}\n", &req);
+	apply_fails(&c, &req, NULL, "job.conf:3: open_files = 2000 is above 1000, the most open "
+				    "files jobrun may give here (its own hard RLIMIT_NOFILE)");
+	jr_jobreq_free(&req);
+	cli_init(&cli);
+	set_limit(&cli, JR_L_OPEN_FILES, "1001", 0);
+	apply_fails(&c, NULL, &cli, "command line: open_files = 1001 is above 1000, the most open "
+				    "files jobrun may give here (its own hard RLIMIT_NOFILE)");
+	jr_jobreq_free(&cli);
+	job_ok("shell = x\nlimits { cpu_time = 29s }\n", &req);
+	apply_fails(&c, &req, NULL, "job.conf:2: cpu_time = 29s is more than jobrun may give here: "
+				    "its own hard RLIMIT_CPU is 30 s, and a CPU-time limit needs 2 s "
+				    "more than itself there");
+	jr_jobreq_free(&req);
+	/* a lower value of the command line wins over the job config's: nothing to refuse */
+	job_ok("shell = x\nlimits { open_files = 2000 }\n", &req);
+	cli_init(&cli);
+	set_limit(&cli, JR_L_OPEN_FILES, "500", 0);
+	jr_spec_init(&spec);
+	apply_ok(&c, &req, &cli, &spec, &extra);
+	assert_int_equal(spec.open_files, 500);
+	jr_spec_free(&spec);
+	jr_jobreq_free(&cli);
+	jr_jobreq_free(&req);
+	/* the profile's default: jobrun.conf's line, or the built-in profile */
+	assert_int_equal(parse_conf("profile g {\n defaults {\n  open_files = 2048\n }\n}\n"
+				    "default_profile = g\n", &f, &err), 0);
+	job_ok("shell = x\n", &req);
+	apply_fails(&f, &req, NULL, "jobrun.conf:3: profile g: defaults: open_files = 2048 is above "
+				    "1000, the most open files jobrun may give here (its own hard "
+				    "RLIMIT_NOFILE)");
+	jr_conf_free(&f);
+	h.nofile = 100;
+	apply_fails(&c, &req, NULL, "built-in profile grader: defaults: open_files = 256 is above "
+				    "100, the most open files jobrun may give here (its own hard "
+				    "RLIMIT_NOFILE)");
+	/* swap on a host with swap that its memory controller does not count */
+	h = generous;
+	h.swap = true;
+	h.swap_accounted = false;
+	apply_fails(&c, &req, NULL, "built-in profile grader: defaults: swap = 0 cannot be enforced "
+				    "here: the host has swap, and its memory controller does not "
+				    "count it per cgroup (no memory.memsw.* or memory.swap.max: swap "
+				    "accounting is off); ask for swap = unlimited");
+	jr_jobreq_free(&req);
+	job_ok("profile = hpc\nshell = x\nlimits {\n swap = 1G\n}\n", &req);
+	cli_init(&cli);
+	cli.profile.value = strdup("hpc");
+	apply_fails(&c, &req, &cli, "job.conf:4: swap = 1G cannot be enforced here: the host has "
+				    "swap, and its memory controller does not count it per cgroup "
+				    "(no memory.memsw.* or memory.swap.max: swap accounting is off); "
+				    "ask for swap = unlimited");
+	jr_jobreq_free(&req);
+	job_ok("profile = hpc\nshell = x\nlimits { swap = unlimited }\n", &req);
+	jr_spec_init(&spec);
+	apply_ok(&c, &req, &cli, &spec, &extra);              /* no swap limit: nothing to count */
+	assert_int_equal(spec.cg.swap, JR_UNLIMITED);
+	jr_spec_free(&spec);
+	jr_jobreq_free(&req);
+	jr_jobreq_free(&cli);
+	h.swap_accounted = true;
+	job_ok("shell = x\n", &req);
+	jr_spec_init(&spec);
+	apply_ok(&c, &req, NULL, &spec, &extra);
+	h.swap = false;
+	h.swap_accounted = false;                            /* no swap at all: 0 holds anyway */
+	apply_ok(&c, &req, NULL, &spec, &extra);
+	jr_spec_free(&spec);
+	/* the file size: "unlimited" (the default) becomes what jobrun may give */
+	h = generous;
+	h.fsize = 1ULL << 30;
+	jr_spec_init(&spec);
+	assert_int_equal(spec.file_size, JR_UNLIMITED);
+	apply_ok(&c, &req, NULL, &spec, &extra);
+	assert_int_equal(spec.file_size, 1ULL << 30);
+	jr_spec_free(&spec);
+	jr_jobreq_free(&req);
+	jr_job_extra_free(&extra);
+	jr_conf_free(&c);
+	jr_host_caps_set(&generous);
+}
+
+/* A staged job is unpacked under the most memory its job config may ask for. */
+static void apply_memory_unpack(void **state)
+{
+	struct jr_job_extra extra;
+	struct jr_jobreq cli;
+	struct jr_spec spec;
+	struct jr_conf c, f;
+	struct jr_err err;
+
+	(void)state;
+	memset(&extra, 0, sizeof(extra));
+	assert_int_equal(jr_conf_builtin(&c, &err), 0);
+	cli_init(&cli);
+	assert_int_equal(jr_strv_push(&cli.argv, "true"), 0);
+	jr_spec_init(&spec);
+	apply_ok(&c, NULL, &cli, &spec, &extra);
+	assert_int_equal(spec.cg.memory_unpack, 0);           /* not staged */
+	spec.job_conf = strdup("/x/job.conf");
+	apply_ok(&c, NULL, &cli, &spec, &extra);
+	assert_int_equal(spec.cg.memory, 256ULL << 20);
+	assert_int_equal(spec.cg.memory_unpack, 2ULL << 30); /* grader's maximum */
+	free(spec.job_conf);
+	spec.job_conf = NULL;
+	spec.archive = strdup("-");
+	set_limit(&cli, JR_L_MEMORY, "300M", 0);
+	apply_ok(&c, NULL, &cli, &spec, &extra);
+	assert_int_equal(spec.cg.memory, 300ULL << 20);
+	assert_int_equal(spec.cg.memory_unpack, 0);    /* the command line's: final already */
+	jr_jobreq_free(&cli);
+	assert_int_equal(parse_conf("profile g {\n maxima { memory = unlimited }\n}\n"
+				    "default_profile = g\n", &f, &err), 0);
+	cli_init(&cli);
+	apply_ok(&f, NULL, &cli, &spec, &extra);
+	assert_int_equal(spec.cg.memory, 256ULL << 20);
+	assert_int_equal(spec.cg.memory_unpack, JR_UNLIMITED); /* no maximum: no limit */
+	jr_jobreq_free(&cli);
+	jr_conf_free(&f);
+	jr_spec_free(&spec);
+	jr_job_extra_free(&extra);
+	jr_conf_free(&c);
+}
+
+/* A --job-conf file's messages name its path, as its parse errors do. */
+static void apply_job_conf_named(void **state)
+{
+	struct jr_job_extra extra;
+	struct jr_jobreq req;
+	struct jr_spec spec;
+	struct jr_conf c;
+	struct jr_err err;
+	const char *text = "shell = x\nlimits { memory = 4G }\n";
+
+	(void)state;
+	memset(&extra, 0, sizeof(extra));
+	assert_int_equal(jr_conf_builtin(&c, &err), 0);
+	assert_int_equal(jr_jobconf_parse(text, strlen(text), "--job-conf", &req, &err), 0);
+	jr_spec_init(&spec);
+	spec.job_conf = strdup("/srv/jobs/a.conf");
+	assert_int_equal(jr_conf_apply(&c, &req, NULL, &spec, &extra, &err), -EINVAL);
+	assert_string_equal(err.msg, "--job-conf /srv/jobs/a.conf:2: memory = 4G is above the "
+				     "grader profile's maximum 2G");
+	free(spec.job_conf);
+	spec.job_conf = strdup("/srv/jobs/\x01.conf");            /* not fit for a message */
+	assert_int_equal(jr_conf_apply(&c, &req, NULL, &spec, &extra, &err), -EINVAL);
+	assert_string_equal(err.msg, "--job-conf:2: memory = 4G is above the grader profile's "
+				     "maximum 2G");
+	jr_spec_free(&spec);
+	jr_jobreq_free(&req);
+	jr_job_extra_free(&extra);
+	jr_conf_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1565,7 +1790,11 @@ int main(void)
 		cmocka_unit_test(apply_unlimited_and_atomic),
 		cmocka_unit_test(apply_conf_settings),
 		cmocka_unit_test(apply_job_profiles),
+		cmocka_unit_test(host_limit_check),
+		cmocka_unit_test(apply_host_caps),
+		cmocka_unit_test(apply_memory_unpack),
+		cmocka_unit_test(apply_job_conf_named),
 	};
 
-	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("conf", tests, use_generous, NULL);
 }

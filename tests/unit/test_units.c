@@ -314,6 +314,94 @@ static void format_size_short_buffer(void **state)
 	assert_string_equal(buf, "123");
 }
 
+/* ---- CPU lists ---------------------------------------------------------------------------- */
+
+static void cpulist_ok(const char *s, const char *canonical, unsigned count)
+{
+	struct jr_cpuset set;
+	const char *why = NULL;
+	char buf[128];
+	int r = jr_parse_cpulist(s, &set, &why);
+
+	if (r != 0)
+		print_error("'%s': %s\n", s, why);
+	assert_int_equal(r, 0);
+	assert_string_equal(jr_format_cpulist(&set, buf, sizeof(buf)), canonical);
+	assert_int_equal(jr_cpuset_count(&set), count);
+}
+
+static void cpulist_bad(const char *s, const char *why_want)
+{
+	struct jr_cpuset set;
+	const char *why = NULL;
+
+	assert_int_equal(jr_parse_cpulist(s, &set, &why), -EINVAL);
+	assert_non_null(why);
+	if (strcmp(why, why_want))
+		print_error("'%s': why='%s', want '%s'\n", s, why, why_want);
+	assert_string_equal(why, why_want);
+}
+
+static void cpulist_values(void **state)
+{
+	(void)state;
+	cpulist_ok("0", "0", 1);
+	cpulist_ok("0-3", "0-3", 4);
+	cpulist_ok("3,0-1", "0-1,3", 3);
+	cpulist_ok("0-1,1-2", "0-2", 3);           /* overlaps are the kernel's business too */
+	cpulist_ok("2-2", "2", 1);
+	cpulist_ok("010", "10", 1);                 /* decimal */
+	cpulist_ok("0-3,8,10-11\n", "0-3,8,10-11", 7); /* as sysfs writes it */
+	cpulist_ok("8191", "8191", 1);
+	cpulist_ok("0-8191", "0-8191", 8192);
+}
+
+static void cpulist_rejects(void **state)
+{
+	(void)state;
+	cpulist_bad("5-2", "has a reversed range (write the lower CPU first: 2-5, not 5-2)");
+	cpulist_bad("", "is empty");
+	cpulist_bad("\n", "is empty");
+	cpulist_bad(",", "is not a CPU list (0-3,8)");
+	cpulist_bad("0,", "is not a CPU list (0-3,8)");
+	cpulist_bad("0,,1", "is not a CPU list (0-3,8)");
+	cpulist_bad("-1", "is not a CPU list (0-3,8)");
+	cpulist_bad("1-", "is not a CPU list (0-3,8)");
+	cpulist_bad("1--2", "is not a CPU list (0-3,8)");
+	cpulist_bad("1-2-3", "is not a CPU list (0-3,8)");
+	cpulist_bad(" 1", "is not a CPU list (0-3,8)");
+	cpulist_bad("1 ", "is not a CPU list (0-3,8)");
+	cpulist_bad("+1", "is not a CPU list (0-3,8)");
+	cpulist_bad("0x1", "is not a CPU list (0-3,8)");
+	cpulist_bad("0-7:2/4", "is not a CPU list (0-3,8)");   /* the kernel's strides: not here */
+	cpulist_bad("1\n\n", "is not a CPU list (0-3,8)");
+	cpulist_bad("8192", "names a CPU beyond the 8192 jobrun knows");
+	cpulist_bad("99999999999999999999", "names a CPU beyond the 8192 jobrun knows");
+	cpulist_bad("0-8192", "names a CPU beyond the 8192 jobrun knows");
+}
+
+static void cpuset_ops(void **state)
+{
+	struct jr_cpuset a, b;
+	char buf[8];
+
+	(void)state;
+	assert_int_equal(jr_parse_cpulist("1,3,70", &a, NULL), 0);
+	assert_int_equal(jr_parse_cpulist("0-3", &b, NULL), 0);
+	assert_true(jr_cpuset_has(&a, 70));
+	assert_false(jr_cpuset_has(&a, 2));
+	assert_false(jr_cpuset_has(&a, 100000));
+	assert_int_equal(jr_cpuset_first_missing(&a, &b), 70);
+	assert_int_equal(jr_cpuset_first_missing(&b, &a), 0);
+	assert_int_equal(jr_parse_cpulist("1,3", &a, NULL), 0);
+	assert_int_equal(jr_cpuset_first_missing(&a, &b), -1);
+	/* a buffer too small: cut, marked, terminated */
+	assert_int_equal(jr_parse_cpulist("0,2,4,6,8,10", &a, NULL), 0);
+	assert_string_equal(jr_format_cpulist(&a, buf, sizeof(buf)), "0,2,...");
+	memset(&a, 0, sizeof(a));
+	assert_string_equal(jr_format_cpulist(&a, buf, sizeof(buf)), "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +421,9 @@ int main(void)
 		cmocka_unit_test(format_size),
 		cmocka_unit_test(format_size_round_trips),
 		cmocka_unit_test(format_size_short_buffer),
+		cmocka_unit_test(cpulist_values),
+		cmocka_unit_test(cpulist_rejects),
+		cmocka_unit_test(cpuset_ops),
 	};
 
 	return cmocka_run_group_tests_name("units", tests, NULL, NULL);
