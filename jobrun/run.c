@@ -70,15 +70,18 @@ static const struct option options[] = {
 
 static const char usage[] =
 	"usage: jobrun run [OPTIONS] [--] COMMAND [ARGS...]\n"
-	"       jobrun run [OPTIONS] JOB.tar[.gz|.bz2|.xz|.zst]|JOB.zip|- [-- COMMAND [ARGS...]]\n"
+	"       jobrun run [OPTIONS] JOB.tar[.gz|.bz2|.xz|.zst]|.tgz|.tbz2|.txz|.tzst|JOB.zip|-\n"
+	"                  [-- COMMAND [ARGS...]]\n"
+	"       jobrun run [OPTIONS] --job-conf FILE [-- COMMAND [ARGS...]]\n"
+	"Limits default to the profile's (built-in grader: default / most allowed).\n"
 	"  --config FILE         jobrun.conf (default /etc/jobrun/jobrun.conf, else built in)\n"
 	"  --profile NAME        the profile whose defaults and maxima apply (default grader)\n"
 	"  --job-conf FILE       the job config (wins over the archive's job.conf)\n"
 	"  --output-dir DIR      where the job's outputs are copied (default STATE_DIR/ID)\n"
 	"  --dir DIR             host directory bound read-write at /job (default: a fresh tmpfs)\n"
-	"  --wall-time T         wall-clock limit (1.5s, 500ms, 2m; default: none)\n"
-	"  --output-limit SIZE   cap on stdout and on stderr, each (default 64M)\n"
-	"  --disk SIZE           size of the tmpfs holding /job, /tmp and /dev/shm (default 256M)\n"
+	"  --wall-time T         wall-clock limit (1.5s, 500ms, 2m; grader 30s / 5m)\n"
+	"  --output-limit SIZE   cap on stdout, on stderr, on all outputs (grader 64M / 256M)\n"
+	"  --disk SIZE           the tmpfs holding /job, /tmp, /dev/shm (grader 256M / 1G)\n"
 	"  --stdin FILE          the job's stdin (default /dev/null)\n"
 	"  --stdout FILE         where the job's stdout goes (default: jobrun's stdout, or its\n"
 	"                        stderr when the result goes to stdout)\n"
@@ -86,25 +89,29 @@ static const char usage[] =
 	"  --result FILE         write the JSON result there (default: stdout, after the job)\n"
 	"  --env NAME[=VALUE]    add to the job's environment (NAME alone: jobrun's value)\n"
 	"  --hostname NAME       the job's hostname (default jobrun)\n"
-	"  --open-files N        RLIMIT_NOFILE (default 256)\n"
+	"  --open-files N        RLIMIT_NOFILE (grader 256 / 4096)\n"
 	"  --stack SIZE          RLIMIT_STACK, or 'unlimited' (default: unchanged)\n"
 	"  --file-size SIZE      RLIMIT_FSIZE, or 'unlimited' (default unlimited)\n"
 	"  --ro-bind PATH        also bind host PATH read-only at the same place\n"
 	"  --uid-range BASE:N    job uids BASE..BASE+N-1, init uids the next N (1500000000:10000)\n"
 	"  --runtime-dir DIR     jobrun's mount points and uid leases (default /run/jobrun)\n"
 	"  --id ID               job id in the result (default: random)\n"
-	"  --memory SIZE         memory limit of the job's cgroup (tmpfs pages included)\n"
-	"  --swap SIZE           swap on top of --memory, or 'unlimited' (default 0)\n"
-	"  --cpus N              CPU bandwidth in CPUs (0.5, 2)\n"
+	"  --memory SIZE         memory limit of the job's cgroup, tmpfs pages included\n"
+	"                        (grader 256M / 2G)\n"
+	"  --swap SIZE           swap on top of --memory, or 'unlimited' (grader 0 / 0)\n"
+	"  --cpus N              CPU bandwidth in CPUs (0.5, 2; grader 1 / 2)\n"
 	"  --cpu-weight W        CPU weight 1..10000 (default: unchanged, 100)\n"
-	"  --cpuset LIST         pin to CPUs (0-1,3)\n"
-	"  --cpu-time T          CPU time over all the job's processes (TO, limit cpu)\n"
-	"  --pids N              most processes/threads at once (fork bombs hit it)\n"
+	"  --cpuset LIST         pin to CPUs (0-1,3): online ones jobrun itself may use\n"
+	"  --cpu-time T          CPU time over the job's processes, not unpacking's (TO, limit\n"
+	"                        cpu; grader 10s / 60s)\n"
+	"  --pids N              most processes/threads at once (fork bombs; grader 64 / 512)\n"
 	"  --io-read-bps SIZE, --io-write-bps SIZE, --io-read-iops N, --io-write-iops N\n"
-	"                        I/O limits on the block devices under the binds and --scratch\n"
-	"  --scratch DIR         make a per-job directory in DIR (on disk) at /scratch, removed after\n"
+	"                        I/O limits on the disks under the binds, --dir and --scratch\n"
+	"  --scratch DIR         a per-job directory in DIR (on disk, with user quotas) at\n"
+	"                        /scratch, held to --disk, removed after\n"
 	"  --cgroup-parent PATH  put job cgroups below PATH in each hierarchy (default: jobrun's own)\n"
-	"  -v, --verbose         log what happens to stderr\n";
+	"  -v, --verbose         log what happens to stderr\n"
+	"  -h, --help            this text\n";
 
 static int bad(struct jr_err *err, const char *opt, const char *val, const char *what)
 {
@@ -116,15 +123,6 @@ static int set_str(char **dst, const char *val)
 	free(*dst);
 	*dst = strdup(val);
 	return *dst ? 0 : -ENOMEM;
-}
-
-static int parse_limit_size(const char *val, uint64_t *out)
-{
-	if (!strcmp(val, "unlimited")) {
-		*out = JR_UNLIMITED;
-		return 0;
-	}
-	return jr_parse_size(val, out);
 }
 
 static int env_set(struct jr_strv *env, const char *name, size_t nlen, const char *value)
@@ -191,15 +189,76 @@ static int valid_id(const char *s)
 	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
-static int parse_io(const char *val, const char *opt, int is_size, uint64_t *out,
-		    struct jr_err *err)
+/* "--opt: 'val' why" (why: "is below the minimum 1M", from the rules every layer shares). */
+static int refuse(struct jr_err *err, const char *opt, const char *val, const char *why)
 {
-	int r = is_size ? jr_parse_size(val, out) : jr_parse_uint(val, out);
+	return jr_err_set(err, 0, "--%s: '%s' %s", opt, val, why);
+}
 
-	if (r < 0 || *out == 0)
-		return bad(err, opt, val, is_size ? "a positive size per second (10M)"
-						  : "a positive number of operations per second");
+/* A limit the profile's layers have too (conf.h): the same rules as in a job config
+ * (jr_limit_parse), and what this host lets jobrun give (jr_limit_host_check). The maxima are
+ * checked at admission, with the profile. */
+static int parse_limit(struct jr_spec *spec, enum jr_limit_key k, const char *opt,
+		       const char *val, struct jr_err *err)
+{
+	char why[192];
+	uint64_t v;
+
+	if (jr_limit_parse(k, val, 0, &v, why, sizeof(why)) < 0 ||
+	    jr_limit_host_check(k, v, why, sizeof(why)) < 0)
+		return refuse(err, opt, val, why);
+	jr_spec_set_limit(spec, k, v);
 	return 0;
+}
+
+/* --stack, --file-size: a size (at least min) or "unlimited", within what jobrun may give
+ * (jobrun-init sets soft = hard: above jobrun's own hard limit only with CAP_SYS_RESOURCE). */
+static int parse_rlimit(uint64_t *out, const char *opt, const char *val, uint64_t min,
+			uint64_t host_max, const char *rlimit, struct jr_err *err)
+{
+	char why[192], b[32];
+	uint64_t v = JR_UNLIMITED;
+
+	if (strcmp(val, "unlimited") && (jr_parse_size(val, &v) < 0 || v == JR_UNLIMITED)) {
+		snprintf(why, sizeof(why), "is not a size (8M, 1G) or 'unlimited'");
+		return refuse(err, opt, val, why);
+	}
+	if (v < min) {
+		snprintf(why, sizeof(why), "is below the minimum %s",
+			 jr_format_size(min, b, sizeof(b)));
+		return refuse(err, opt, val, why);
+	}
+	if (host_max != JR_UNLIMITED && v > host_max) {
+		snprintf(why, sizeof(why), "is more than jobrun may give here: its own hard %s is %s",
+			 rlimit, jr_format_size(host_max, b, sizeof(b)));
+		return refuse(err, opt, val, why);
+	}
+	*out = v;
+	return 0;
+}
+
+/* --cpuset: a CPU list of online CPUs that jobrun itself may use (its cpuset): one the
+ * kernel would refuse is refused here, naming the CPU. */
+static int parse_cpuset(struct jr_spec *spec, const char *val, struct jr_err *err)
+{
+	const struct jr_host_caps *h;
+	struct jr_cpuset set;
+	const char *why;
+	char why2[192], list[96];
+	int c;
+
+	if (jr_parse_cpulist(val, &set, &why) < 0 || strchr(val, '\n'))
+		return refuse(err, "cpuset", val, strchr(val, '\n') ? "is not a CPU list (0-3,8)"
+								   : why);
+	h = jr_host_caps(JR_HOST_CPUS);
+	c = jr_cpuset_first_missing(&set, &h->cpus);
+	if (c >= 0) {
+		snprintf(why2, sizeof(why2), "names CPU %d, which is not online or not in jobrun's "
+			 "own cpuset (it may use %s)", c,
+			 jr_format_cpulist(&h->cpus, list, sizeof(list)));
+		return refuse(err, "cpuset", val, why2);
+	}
+	return set_str(&spec->cg.cpuset, val);
 }
 
 /* A caller's path is kept as given: it is resolved once, when the job starts, by the rule of
@@ -215,22 +274,12 @@ static int parse_one(struct jr_spec *spec, int opt, const char *val, char **envi
 		     struct jr_err *err)
 {
 	struct stat st;
-	uint64_t v;
 
 	switch (opt) {
 	case OPT_DIR: return caller_path(&spec->workdir, "dir", val, err);
-	case OPT_WALL:
-		if (jr_parse_duration(val, &spec->wall_usec) < 0 || !spec->wall_usec)
-			return bad(err, "wall-time", val, "a positive duration (1.5s, 500ms, 2m)");
-		return 0;
-	case OPT_OUTPUT:
-		if (jr_parse_size(val, &spec->output_limit) < 0)
-			return bad(err, "output-limit", val, "a size (64M, 512K, 1G)");
-		return 0;
-	case OPT_DISK:
-		if (jr_parse_size(val, &spec->disk_bytes) < 0 || spec->disk_bytes < 65536)
-			return bad(err, "disk", val, "a size of at least 64K");
-		return 0;
+	case OPT_WALL: return parse_limit(spec, JR_L_WALL_TIME, "wall-time", val, err);
+	case OPT_OUTPUT: return parse_limit(spec, JR_L_OUTPUT, "output-limit", val, err);
+	case OPT_DISK: return parse_limit(spec, JR_L_DISK, "disk", val, err);
 	case OPT_STDIN: return set_str(&spec->stdin_path, val);
 	case OPT_STDOUT: return set_str(&spec->stdout_path, val);
 	case OPT_STDERR: return set_str(&spec->stderr_path, val);
@@ -240,19 +289,13 @@ static int parse_one(struct jr_spec *spec, int opt, const char *val, char **envi
 		if (!jr_valid_hostname(val))
 			return bad(err, "hostname", val, "a host name (letters, digits, '-', '.')");
 		return set_str(&spec->hostname, val);
-	case OPT_NOFILE:
-		if (jr_parse_uint(val, &v) < 0 || v < 4 || v > 1048576)
-			return bad(err, "open-files", val, "a number from 4 to 1048576");
-		spec->open_files = v;
-		return 0;
+	case OPT_NOFILE: return parse_limit(spec, JR_L_OPEN_FILES, "open-files", val, err);
 	case OPT_STACK:
-		if (parse_limit_size(val, &spec->stack_bytes) < 0 || spec->stack_bytes < 65536)
-			return bad(err, "stack", val, "a size of at least 64K, or 'unlimited'");
-		return 0;
+		return parse_rlimit(&spec->stack_bytes, "stack", val, 65536,
+				    jr_host_caps(JR_HOST_RLIMITS)->stack, "RLIMIT_STACK", err);
 	case OPT_FSIZE:
-		if (parse_limit_size(val, &spec->file_size) < 0)
-			return bad(err, "file-size", val, "a size, or 'unlimited'");
-		return 0;
+		return parse_rlimit(&spec->file_size, "file-size", val, 0,
+				    jr_host_caps(JR_HOST_RLIMITS)->fsize, "RLIMIT_FSIZE", err);
 	case OPT_RO_BIND:
 		if (val[0] != '/')
 			return bad(err, "ro-bind", val, "an absolute path");
@@ -269,41 +312,17 @@ static int parse_one(struct jr_spec *spec, int opt, const char *val, char **envi
 		if (!valid_id(val))
 			return bad(err, "id", val, "an id (letters, digits, '.', '_', '-'; 64 at most)");
 		return set_str(&spec->id, val);
-	case OPT_MEMORY:
-		if (jr_parse_size(val, &spec->cg.memory) < 0 || spec->cg.memory < (1 << 20))
-			return bad(err, "memory", val, "a size of at least 1M");
-		return 0;
-	case OPT_SWAP:
-		if (parse_limit_size(val, &spec->cg.swap) < 0)
-			return bad(err, "swap", val, "a size, or 'unlimited'");
-		return 0;
-	case OPT_CPUS:
-		if (jr_parse_cpus(val, &spec->cg.cpus_milli) < 0 || spec->cg.cpus_milli < 10 ||
-		    spec->cg.cpus_milli > 1000000)
-			return bad(err, "cpus", val, "a number of CPUs from 0.01 to 1000");
-		return 0;
-	case OPT_CPU_WEIGHT:
-		if (jr_parse_uint(val, &spec->cg.cpu_weight) < 0 || spec->cg.cpu_weight < 1 ||
-		    spec->cg.cpu_weight > 10000)
-			return bad(err, "cpu-weight", val, "a weight from 1 to 10000");
-		return 0;
-	case OPT_CPUSET:
-		if (!val[0] || strspn(val, "0123456789,-") != strlen(val))
-			return bad(err, "cpuset", val, "a CPU list (0-1,3)");
-		return set_str(&spec->cg.cpuset, val);
-	case OPT_CPU_TIME:
-		if (jr_parse_duration(val, &spec->cpu_time_usec) < 0 || !spec->cpu_time_usec)
-			return bad(err, "cpu-time", val, "a positive duration (1.5s, 500ms, 2m)");
-		return 0;
-	case OPT_PIDS:
-		if (jr_parse_uint(val, &spec->cg.pids) < 0 || spec->cg.pids < 1 ||
-		    spec->cg.pids > 4194304)
-			return bad(err, "pids", val, "a number from 1 to 4194304");
-		return 0;
-	case OPT_IO_RBPS: return parse_io(val, "io-read-bps", 1, &spec->cg.io_rbps, err);
-	case OPT_IO_WBPS: return parse_io(val, "io-write-bps", 1, &spec->cg.io_wbps, err);
-	case OPT_IO_RIOPS: return parse_io(val, "io-read-iops", 0, &spec->cg.io_riops, err);
-	case OPT_IO_WIOPS: return parse_io(val, "io-write-iops", 0, &spec->cg.io_wiops, err);
+	case OPT_MEMORY: return parse_limit(spec, JR_L_MEMORY, "memory", val, err);
+	case OPT_SWAP: return parse_limit(spec, JR_L_SWAP, "swap", val, err);
+	case OPT_CPUS: return parse_limit(spec, JR_L_CPUS, "cpus", val, err);
+	case OPT_CPU_WEIGHT: return parse_limit(spec, JR_L_CPU_WEIGHT, "cpu-weight", val, err);
+	case OPT_CPUSET: return parse_cpuset(spec, val, err);
+	case OPT_CPU_TIME: return parse_limit(spec, JR_L_CPU_TIME, "cpu-time", val, err);
+	case OPT_PIDS: return parse_limit(spec, JR_L_PIDS, "pids", val, err);
+	case OPT_IO_RBPS: return parse_limit(spec, JR_L_IO_RBPS, "io-read-bps", val, err);
+	case OPT_IO_WBPS: return parse_limit(spec, JR_L_IO_WBPS, "io-write-bps", val, err);
+	case OPT_IO_RIOPS: return parse_limit(spec, JR_L_IO_RIOPS, "io-read-iops", val, err);
+	case OPT_IO_WIOPS: return parse_limit(spec, JR_L_IO_WIOPS, "io-write-iops", val, err);
 	case OPT_SCRATCH: return caller_path(&spec->scratch, "scratch", val, err);
 	case OPT_CONFIG:
 	case OPT_PROFILE:
@@ -402,6 +421,9 @@ static int parse_positional(int argc, char **argv, struct jr_spec *spec, struct 
 		i++;
 		if (i < argc && !strcmp(argv[i], "--"))
 			i++;
+		else if (i < argc) /* "job.tar.gz extra": a typo, or a command without "--" */
+			return jr_err_set(err, 0, "'%s' after the archive: a command that replaces the "
+					  "job config's goes after '--'", argv[i]);
 	}
 	if (i >= argc) {
 		if (!spec->archive && !spec->job_conf && !spec->argv.n)
@@ -726,7 +748,8 @@ int jr_cmd_run(int argc, char **argv)
 	if (jr_run_parse_cli(argc, argv, &spec, &ad.cli, environ, &err) < 0) {
 		status = !strcmp(err.msg, "help") ? 0 : 2;
 		if (status)
-			fprintf(stderr, "jobrun run: %s\n%s", err.msg, usage);
+			fprintf(stderr, "jobrun run: %s\n(jobrun run --help lists the options)\n",
+				err.msg);
 		else
 			fputs(usage, stdout);
 		goto out;

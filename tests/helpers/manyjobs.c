@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -114,6 +115,7 @@ static int check(struct slot *slots, int n)
 
 int main(int argc, char **argv)
 {
+	struct rlimit nofile;
 	struct jr_host host;
 	struct slot *slots;
 	struct jr_err err;
@@ -125,6 +127,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	n = atoi(argv[1]);
+	/* ~20 descriptors a job while it starts: 50 jobs need more than a 1024 soft limit */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
 	memset(&host, 0, sizeof(host));

@@ -15,16 +15,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "err.h"
 #include "log.h"
 #include "run.h"
 #include "spec.h"
+#include "units.h"
 
 /* getopt keeps a pointer into the last argv it parsed, so every argv handed to jr_run_parse
  * lives until the end of the program (freed by the group teardown). */
 static struct jr_strv arena;
 static char **argvs[256];
 static size_t nargvs;
+
+/* The host the checks see: CPUs 0-3, nothing else limited (host_limits() limits it). */
+static struct jr_host_caps host = {
+	.nofile = 1048576, .stack = JR_UNLIMITED, .fsize = JR_UNLIMITED,
+	.cpu_secs = JR_UNLIMITED, .swap_accounted = true,
+};
+
+static int setup_group(void **state)
+{
+	(void)state;
+	host.cpus.bits[0] = 0xf;
+	jr_host_caps_set(&host);
+	return 0;
+}
 
 static int teardown_group(void **state)
 {
@@ -226,12 +242,18 @@ static void command_after_first_non_option(void **state)
 	assert_string_equal(spec.argv.v[6], "A=b");
 	jr_spec_free(&spec);
 
-	/* "-" first is the job's archive, on stdin; the command follows */
+	/* "-" first is the job's archive, on stdin; a command follows after "--" */
 	jr_spec_init(&spec);
-	assert_int_equal(parse(&spec, &err, "-", "x"), 0);
+	assert_int_equal(parse(&spec, &err, "-", "--", "x"), 0);
 	assert_string_equal(spec.archive, "-");
 	assert_int_equal(spec.argv.n, 1);
 	assert_string_equal(spec.argv.v[0], "x");
+	jr_spec_free(&spec);
+
+	/* without "--", a word after the archive is refused, never silently run */
+	jr_spec_init(&spec);
+	assert_true(parse(&spec, &err, "job.tar.gz", "extra-arg") < 0);
+	assert_non_null(strstr(err.msg, "'extra-arg' after the archive"));
 	jr_spec_free(&spec);
 
 	/* an archive name after "--" is a command, not an archive */
@@ -338,7 +360,7 @@ static void bad_values_name_option_and_value(void **state)
 	jr_spec_init(&spec);
 	assert_int_equal(parse(&spec, &err, "--wall-time", "soon", "true"), -EINVAL);
 	assert_string_equal(err.msg,
-			    "--wall-time: 'soon' is not a positive duration (1.5s, 500ms, 2m)");
+			    "--wall-time: 'soon' is not a duration (1.5s, 500ms, 2m, 1h, 1d)");
 	assert_int_equal(err.code, 0);
 	jr_spec_free(&spec);
 
@@ -496,11 +518,14 @@ static void cgroup_options(void **state)
 	assert_int_equal(spec.cg.cpu_weight, 10000);
 	assert_int_equal(spec.cg.pids, 4194304);
 	RESET(&spec);
-	assert_int_equal(parse(&spec, &err, "--cpus", "1000", "--cpu-weight", "1", "--pids", "1",
-			       "--swap", "0", "true"), 0);
+	assert_int_equal(parse(&spec, &err, "--cpus", "1000", "--cpu-weight", "1", "--pids", "2",
+			       "--swap", "0", "--io-read-bps", "2", "--io-write-iops", "4294967294",
+			       "true"), 0);
 	assert_int_equal(spec.cg.cpus_milli, 1000000);
 	assert_int_equal(spec.cg.cpu_weight, 1);
-	assert_int_equal(spec.cg.pids, 1);
+	assert_int_equal(spec.cg.pids, 2);
+	assert_int_equal(spec.cg.io_rbps, 2);
+	assert_int_equal(spec.cg.io_wiops, 4294967294ULL);
 	assert_int_equal(spec.cg.swap, 0);
 	RESET(&spec);
 
@@ -525,6 +550,10 @@ static void cgroup_options(void **state)
 	expect_err("--cpu-time", "'0'", "--cpu-time", "0", "true");
 	expect_err("--cpu-time", "'forever'", "--cpu-time", "forever", "true");
 	expect_err("--pids", "'0'", "--pids", "0", "true");
+	expect_err("--pids: '1' is below the minimum 2", NULL, "--pids", "1", "true");
+	expect_err("--io-read-iops: '4294967295' is above 4294967294, the most jobrun accepts", NULL,
+		   "--io-read-iops", "4294967295", "true");
+	expect_err("--io-write-bps: '1' is below the minimum 2", NULL, "--io-write-bps", "1", "true");
 	expect_err("--pids", "'4194305'", "--pids", "4194305", "true");
 	expect_err("--io-read-bps", "'0'", "--io-read-bps", "0", "true");
 	expect_err("--io-write-bps", "'fast'", "--io-write-bps", "fast", "true");
@@ -533,6 +562,76 @@ static void cgroup_options(void **state)
 	expect_err("--cgroup-parent", "'jobs'", "--cgroup-parent", "jobs", "true");
 	expect_err("--cgroup-parent", "'/'", "--cgroup-parent", "/", "true");
 	expect_err("--cgroup-parent", "'/a/../b'", "--cgroup-parent", "/a/../b", "true");
+}
+
+/* --cpuset: a CPU list, of CPUs online and in jobrun's own cpuset (here 0-3). */
+static void cpuset_validated(void **state)
+{
+	struct jr_spec spec;
+	struct jr_err err;
+
+	(void)state;
+	jr_spec_init(&spec);
+	assert_int_equal(parse(&spec, &err, "--cpuset", "3", "true"), 0);
+	assert_string_equal(spec.cg.cpuset, "3");
+	RESET(&spec);
+	assert_int_equal(parse(&spec, &err, "--cpuset", "0-3", "--cpuset", "2,0-1", "true"), 0);
+	assert_string_equal(spec.cg.cpuset, "2,0-1");        /* as given: the kernel reads it */
+	jr_spec_free(&spec);
+	expect_err("--cpuset: '5-2' has a reversed range (write the lower CPU first: 2-5, not 5-2)",
+		   NULL, "--cpuset", "5-2", "true");
+	expect_err("--cpuset: '4' names CPU 4, which is not online or not in jobrun's own cpuset "
+		   "(it may use 0-3)", NULL, "--cpuset", "4", "true");
+	expect_err("--cpuset: '1,3-9' names CPU 4", NULL, "--cpuset", "1,3-9", "true");
+	expect_err("--cpuset: '99999' names a CPU beyond the 8192 jobrun knows", NULL,
+		   "--cpuset", "99999", "true");
+	expect_err("--cpuset: '0,,1' is not a CPU list (0-3,8)", NULL, "--cpuset", "0,,1", "true");
+	expect_err("--cpuset: '0,' is not a CPU list", NULL, "--cpuset", "0,", "true");
+	expect_err("--cpuset: '-1' is not a CPU list", NULL, "--cpuset", "-1", "true");
+	expect_err("--cpuset: '1-' is not a CPU list", NULL, "--cpuset", "1-", "true");
+	expect_err("--cpuset: ' 1' is not a CPU list", NULL, "--cpuset", " 1", "true");
+	expect_err("--cpuset: '0-1:2/4' is not a CPU list", NULL, "--cpuset", "0-1:2/4", "true");
+	expect_err("--cpuset: '1\n' is not a CPU list", NULL, "--cpuset", "1\n", "true");
+	expect_err("--cpuset: '' is empty", NULL, "--cpuset=", "true");
+}
+
+/* What jobrun-init cannot set for the command (soft = hard above jobrun's own hard limit,
+ * without CAP_SYS_RESOURCE) is refused where it is given. */
+static void host_limits(void **state)
+{
+	struct jr_spec spec;
+	struct jr_err err;
+
+	(void)state;
+	host.nofile = 300;
+	host.stack = 8 << 20;
+	host.fsize = 1ULL << 30;
+	host.cpu_secs = 30;
+	jr_spec_init(&spec);
+	assert_int_equal(parse(&spec, &err, "--open-files", "300", "--stack", "8M", "--file-size",
+			       "1G", "--cpu-time", "28s", "true"), 0);
+	assert_int_equal(spec.open_files, 300);
+	assert_int_equal(spec.stack_bytes, 8 << 20);
+	assert_int_equal(spec.file_size, 1ULL << 30);
+	assert_int_equal(spec.cpu_time_usec, 28000000);
+	jr_spec_free(&spec);
+	expect_err("--open-files: '301' is above 300, the most open files jobrun may give here (its "
+		   "own hard RLIMIT_NOFILE)", NULL, "--open-files", "301", "true");
+	expect_err("--stack: '9M' is more than jobrun may give here: its own hard RLIMIT_STACK is 8M",
+		   NULL, "--stack", "9M", "true");
+	expect_err("--stack: 'unlimited' is more than jobrun may give here", NULL, "--stack",
+		   "unlimited", "true");
+	expect_err("--file-size: 'unlimited' is more than jobrun may give here: its own hard "
+		   "RLIMIT_FSIZE is 1G", NULL, "--file-size", "unlimited", "true");
+	expect_err("--cpu-time: '29s' is more than jobrun may give here: its own hard RLIMIT_CPU is "
+		   "30 s", NULL, "--cpu-time", "29s", "true");
+	/* a value equal to "unlimited" is not a size */
+	host.stack = JR_UNLIMITED;
+	expect_err("--stack: '18446744073709551615' is not a size", NULL, "--stack",
+		   "18446744073709551615", "true");
+	host.nofile = 1048576;
+	host.fsize = JR_UNLIMITED;
+	host.cpu_secs = JR_UNLIMITED;
 }
 
 static void job_id(void **state)
@@ -796,6 +895,8 @@ int main(void)
 		cmocka_unit_test(paths),
 		cmocka_unit_test_setup_teardown(workdir, make_tmp_dir, remove_tmp_dir),
 		cmocka_unit_test_setup_teardown(cgroup_options, make_tmp_dir, remove_tmp_dir),
+		cmocka_unit_test(cpuset_validated),
+		cmocka_unit_test(host_limits),
 		cmocka_unit_test(job_id),
 		cmocka_unit_test(env_set_and_override),
 		cmocka_unit_test(env_from_environ),
@@ -807,5 +908,5 @@ int main(void)
 		cmocka_unit_test(parse_restarts_getopt),
 	};
 
-	return cmocka_run_group_tests_name("run_parse", tests, NULL, teardown_group);
+	return cmocka_run_group_tests_name("run_parse", tests, setup_group, teardown_group);
 }
