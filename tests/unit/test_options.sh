@@ -2,8 +2,8 @@
 # test_options - jobrun/run.c's options[] is the one definition of `jobrun run`'s long options.
 # Every one of them must be in the bash completion (packaging/bash-completion/jobrun: in its list
 # of options, and, when it takes a value, in the case that completes the value) and be an item
-# of the man page's OPTIONS section (packaging/man/jobrun.1); neither may offer an option that
-# run.c does not have. TAP on stdout, like the cmocka tests: the Makefile makes
+# of the man page's OPTIONS section (packaging/man/jobrun.1), a row of README's options table and
+# a line of `jobrun run --help`; none may offer an option that run.c does not have. TAP on stdout, like the cmocka tests: the Makefile makes
 # BUILD/tests/test_options run this file, so tests/run-all.sh runs it with the unit tests.
 #   sh tests/unit/test_options.sh [SOURCE_DIR]
 set -u
@@ -79,6 +79,19 @@ ok "$([ -z "$m" ]; echo $?)" "the man page's OPTIONS has an item for every optio
 x=$(extra "$section" "")
 ok "$([ -z "$x" ]; echo $?)" "the man page's OPTIONS describes no option that run.c does not have" \
 	"not in run.c's options[]: $x"
+
+# README's options table (rows "| `--opt ...` | ... |") and `jobrun run --help` (run.c's usage
+# text): a row / a line for each option, none for an option run.c does not have
+readme=$src/README.md
+rows=$(sed -n '/^| option | meaning | default |$/,/^$/p' "$readme" | grep '^| `-')
+m=$(missing "$opts" "$rows")
+ok "$([ -z "$m" ]; echo $?)" "README's options table has a row for every option of run.c" "missing: $m"
+x=$(extra "$(printf '%s\n' "$rows" | cut -d'|' -f2)" "")
+ok "$([ -z "$x" ]; echo $?)" "README's options table has no option that run.c does not have" \
+	"not in run.c's options[]: $x"
+help=$(sed -n '/^static const char usage\[\] =/,/;$/p' "$run_c")
+m=$(missing "$opts" "$help")
+ok "$([ -z "$m" ]; echo $?)" "jobrun run --help lists every option of run.c" "missing: $m"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]
