@@ -362,16 +362,21 @@ int jr_cp_check_private_dir(const char *opt, const char *path, struct jr_err *er
 	return r;
 }
 
-int jr_cp_open_dir_create(const char *opt, const char *path, struct jr_err *err)
+int jr_cp_open_dir_create(const char *opt, const char *path, struct jr_cp_made *made,
+			  struct jr_err *err)
 {
 	char last[NAME_MAX + 1];
 	struct stat st;
 	int dirfd, fd, r;
 
+	made->parent_fd = -1;
 	r = resolve(opt, path, &dirfd, last, err);
 	if (r < 0)
 		return r;
-	if (last[0] && mkdirat(dirfd, last, 0755) < 0 && errno != EEXIST) {
+	if (last[0] && mkdirat(dirfd, last, 0755) == 0) {
+		made->parent_fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+		snprintf(made->name, sizeof(made->name), "%s", last);
+	} else if (last[0] && errno != EEXIST) {
 		r = jr_err_set(err, errno, "%s '%s': create it", opt, path);
 		close(dirfd);
 		return r;
@@ -384,9 +389,22 @@ int jr_cp_open_dir_create(const char *opt, const char *path, struct jr_err *err)
 	close(dirfd);
 	if (r < 0) {
 		close_fd(&fd);
+		jr_cp_unmake(made);
 		return r;
 	}
 	return fd;
+}
+
+bool jr_cp_unmake(struct jr_cp_made *made)
+{
+	bool gone = false;
+
+	if (made->parent_fd >= 0) {
+		gone = unlinkat(made->parent_fd, made->name, AT_REMOVEDIR) == 0;
+		close(made->parent_fd);
+	}
+	made->parent_fd = -1;
+	return gone;
 }
 
 /* ---- destinations ---- */

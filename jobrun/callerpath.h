@@ -32,6 +32,7 @@
 #include "err.h"
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
@@ -98,10 +99,21 @@ void jr_cp_dest_free(struct jr_cp_dest *d);
  * non-blocking): 0 or -errno. */
 int jr_cp_write_all(int fd, const char *buf, size_t len);
 
+/* A directory jobrun made (to remove again when nothing was put in it). */
+struct jr_cp_made {
+	int parent_fd;               /* -1: it was there already */
+	char name[NAME_MAX + 1];
+};
+
 /* Open (creating it when missing, mode 0755) the directory at path for --output-dir: the
  * directory itself may be one a job can write, but it must be reached by the rule above.
- * Returns an O_PATH|O_DIRECTORY fd or -errno. */
-int jr_cp_open_dir_create(const char *opt, const char *path, struct jr_err *err);
+ * Returns an O_PATH|O_DIRECTORY fd or -errno; *made says whether it was created. */
+int jr_cp_open_dir_create(const char *opt, const char *path, struct jr_cp_made *made,
+			  struct jr_err *err);
+
+/* Remove the directory jr_cp_open_dir_create made if it is still empty (never its content);
+ * true when it is gone. */
+bool jr_cp_unmake(struct jr_cp_made *made);
 
 /* A sink fd that is a pipe, FIFO, socket or terminal shared with the caller: a descriptor of
  * its own in non-blocking mode (reopened through /proc/self/fd), so that jobrun never blocks

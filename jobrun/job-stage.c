@@ -358,7 +358,8 @@ int jr_job_stage_finish(struct jr_job *job, int *stdin_fd, struct jr_err *err)
 		return r;
 	}
 	if (spec->outputs.n) { /* the caller's directory, checked before the job runs */
-		job->out_dir_fd = jr_cp_open_dir_create("--output-dir", spec->output_dir, err);
+		job->out_dir_fd = jr_cp_open_dir_create("--output-dir", spec->output_dir,
+							&job->out_dir_made, err);
 		if (job->out_dir_fd < 0)
 			return refuse(job, job->out_dir_fd);
 	}
@@ -397,6 +398,12 @@ void jr_job_unstage(struct jr_job *job)
 	if (job->out_dir_fd >= 0)
 		close(job->out_dir_fd);
 	job->out_dir_fd = -1;
+	/* made for outputs that never came (the job failed, or made none): nothing to keep, so
+	 * STATE_DIR does not grow by an empty directory a job */
+	if (jr_cp_unmake(&job->out_dir_made)) {
+		free(job->spec->output_dir);
+		job->spec->output_dir = NULL;
+	}
 	if (job->stg.pidfd >= 0 && !job->stg.exited) { /* a start that failed while it ran */
 		siginfo_t si;
 

@@ -733,6 +733,7 @@ void jr_job_start(struct jr_job *job, uv_loop_t *loop, struct jr_spec *spec,
 	job->lease.fd = -1;
 	job->ws_fd = job->workdir_fd = job->out_dir_fd = -1;
 	job->scratch_base_fd = job->scratch_fd = -1;
+	job->out_dir_made.parent_fd = -1;
 	job->stg.pidfd = job->stg.report_fd = -1;
 	job->lf = none;
 	job->admit = admit;

@@ -2,6 +2,7 @@
 #ifndef JR_JOB_H
 #define JR_JOB_H
 
+#include "callerpath.h"
 #include "cgroup.h"
 #include "collect.h"
 #include "err.h"
@@ -72,6 +73,7 @@ struct jr_job {
 	int ws_fd;             /* its job/ directory (what the job sees at /job) */
 	int workdir_fd;        /* the caller's --dir (O_PATH), or -1 */
 	int out_dir_fd;        /* the caller's --output-dir (O_PATH), or -1 */
+	struct jr_cp_made out_dir_made; /* ... made by jobrun: removed again if left empty */
 	struct jr_unpacked unpacked;
 	struct jr_staging stg;
 	struct jr_launch_fds lf;

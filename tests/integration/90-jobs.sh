@@ -235,4 +235,18 @@ mktar
 jr "$J/job.tar.gz"
 like "$(res .message)" "^job config refused: job.conf:4: " "a tarball's job.conf: 'job config refused', not 'archive refused'"
 
+# An output directory jobrun made is removed again when nothing came into it: the state
+# directory does not grow by an empty directory a job
+mkjob nooutputs
+printf 'shell = "true"\noutputs = {"never-made.txt"}\n' >"$J/src/job.conf"
+mktar
+jr --output-dir "$T/made-for-nothing" "$J/job.tar.gz"
+verdict_is OK 0 "a job whose listed output never comes: OK"
+check "the output directory jobrun made for it is gone again" test ! -e "$T/made-for-nothing"
+is "$(res .output_dir) $(res '.outputs[0].error != null')" "null true" \
+	"the result says so: output_dir null, the output's error set"
+mkdir -p "$T/there-before"
+jr --output-dir "$T/there-before" "$J/job.tar.gz"
+check "a directory that was there before is left as it was" test -d "$T/there-before"
+
 final_checks
