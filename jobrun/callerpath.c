@@ -209,7 +209,7 @@ static int resolve(const char *opt, const char *path, int *dirfd, char *last,
 	return walk(opt, path, false, false, dirfd, last, err);
 }
 
-static const char *type_name(mode_t m)
+const char *jr_cp_type_name(mode_t m)
 {
 	switch (m & S_IFMT) {
 	case S_IFREG: return "a regular file";
@@ -219,7 +219,7 @@ static const char *type_name(mode_t m)
 	case S_IFSOCK: return "a socket";
 	case S_IFCHR: return "a character device";
 	case S_IFBLK: return "a block device";
-	default: return "of an unknown type";
+	default: return "an unknown kind of file";
 	}
 }
 
@@ -250,10 +250,10 @@ static int check_type(const char *opt, const char *path, int dirfd, const struct
 				  "looked): not followed", opt, path);
 	if ((S_ISFIFO(st->st_mode) || S_ISCHR(st->st_mode)) && want == JR_CP_FILE)
 		return jr_err_set(err, 0, "%s '%s' is %s of uid %u or in a directory others "
-				  "can write: refused", opt, path, type_name(st->st_mode),
+				  "can write: refused", opt, path, jr_cp_type_name(st->st_mode),
 				  (unsigned)st->st_uid);
 	return jr_err_set(err, want == JR_CP_DIR ? ENOTDIR : EINVAL, "%s '%s' is %s, not %s", opt,
-			  path, type_name(st->st_mode),
+			  path, jr_cp_type_name(st->st_mode),
 			  want == JR_CP_DIR ? "a directory" : want == JR_CP_FILE ? "a regular file"
 										 : "a file or directory");
 }
@@ -413,7 +413,6 @@ int jr_cp_dest_init(struct jr_cp_dest *d, const char *opt, const char *path,
 		    struct jr_err *err)
 {
 	char last[NAME_MAX + 1];
-	struct stat st;
 	int n, r;
 
 	d->dirfd = d->fd = -1;
@@ -430,11 +429,6 @@ int jr_cp_dest_init(struct jr_cp_dest *d, const char *opt, const char *path,
 	if (!last[0] || !strcmp(last, "..") || !(d->name = strdup(last))) {
 		r = last[0] && strcmp(last, "..") ? jr_err_set(err, ENOMEM, "%s", opt)
 						  : jr_err_set(err, EISDIR, "%s '%s'", opt, path);
-		jr_cp_dest_free(d);
-		return r;
-	}
-	if (fstat(d->dirfd, &st) < 0) {
-		r = jr_err_set(err, errno, "%s '%s'", opt, path);
 		jr_cp_dest_free(d);
 		return r;
 	}
@@ -472,7 +466,7 @@ static int dest_classify(const struct jr_cp_dest *d, struct jr_err *err)
 				  "others can write: not followed", d->opt, d->name,
 				  (unsigned)st.st_uid);
 	return jr_err_set(err, 0, "%s: '%s' exists and is %s of uid %u: not replaced", d->opt,
-			  d->name, type_name(st.st_mode), (unsigned)st.st_uid);
+			  d->name, jr_cp_type_name(st.st_mode), (unsigned)st.st_uid);
 }
 
 int jr_cp_dest_check(const struct jr_cp_dest *d, struct jr_err *err)

@@ -61,6 +61,9 @@ int jr_cp_bind_source(const char *opt, const char *path, int *fd, struct stat *s
  * sticky), so that no job can replace any part of it. 0 or -errno with err set. */
 int jr_cp_check_private_dir(const char *opt, const char *path, struct jr_err *err);
 
+/* "a regular file", "a FIFO", ... for messages. */
+const char *jr_cp_type_name(mode_t m);
+
 /* Is the directory open at dirfd trusted to hold a symlink or a FIFO of root's (root's, not
  * writable by group or others, or sticky)? */
 bool jr_cp_dir_trusted(int dirfd);

@@ -81,20 +81,6 @@ static int late(const struct collect *c, struct jr_output *o)
 		      (unsigned long long)c->limit_ms);
 }
 
-static const char *type_name(mode_t m)
-{
-	switch (m & S_IFMT) {
-	case S_IFREG: return "a regular file";
-	case S_IFDIR: return "a directory";
-	case S_IFLNK: return "a symlink";
-	case S_IFIFO: return "a FIFO";
-	case S_IFSOCK: return "a socket";
-	case S_IFCHR: return "a character device";
-	case S_IFBLK: return "a block device";
-	default: return "an unknown kind of file";
-	}
-}
-
 /* A relative path of plain components: no "", "." or ".." (the job writes the names; one like
  * "a/../b" resolves beneath the workspace but not beneath the destination, and that failure
  * must not count as jobrun's). */
@@ -172,7 +158,7 @@ static int enter_dir(struct collect *c, struct jr_output *o, int fd, const char 
 		return refuse(o, "destination directory %.*s is a symlink: not followed",
 			      pathlen, o->name);
 	return refuse(o, "destination directory %.*s exists and is %s, not a directory",
-		      pathlen, o->name, type_name(st.st_mode));
+		      pathlen, o->name, jr_cp_type_name(st.st_mode));
 }
 
 /* An fd of the directory that is to hold o beneath dest_fd, parents made; *base: the last
@@ -212,7 +198,7 @@ static int check_dest(struct collect *c, struct jr_output *o, int parent, const 
 		return errno == ENOENT ? 0 : host_fail(c, o, errno, "look at its destination");
 	if (!S_ISREG(st.st_mode))
 		return refuse(o, "destination exists and is %s: not replaced",
-			      type_name(st.st_mode));
+			      jr_cp_type_name(st.st_mode));
 	if (st.st_uid != c->owner)
 		return refuse(o, "destination exists and is a regular file of uid %u: not "
 				 "replaced", (unsigned)st.st_uid);
