@@ -289,6 +289,9 @@ else
 		"verdict $(res .verdict) limit $(res .limit) wall_seconds $(res .wall_seconds)," \
 		"exit $RC$(timed_out && echo ' (timed out)') after $MS ms"
 fi
+# what the pump had read but the FIFO never took is counted, not passed off as delivered
+is "$(res '.stdout.undelivered_bytes > 0 and .stdout.undelivered_bytes <= 65536')" true \
+	"the bytes the stuck FIFO never took are counted (stdout.undelivered_bytes $(res .stdout.undelivered_bytes))"
 
 # bg_wait PID SECONDS: wait for a background jobrun, SIGKILL after SECONDS; RC (137 when it had
 # to be killed) and MS since the call.
