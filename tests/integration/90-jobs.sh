@@ -163,12 +163,13 @@ MiB=1048576
 # of files: more than the whole budget) does not use it up.
 mkjob cpu
 head -c $((200 * MiB)) /dev/zero >"$J/src/zeros"
-printf 'shell = "./probe burn 0.2"\nlimits {\n  cpu_time = 500ms\n}\n' >"$J/src/job.conf"
+# (the budget scales with SLOW: the VM lane runs the command itself ~2x slower, unpacking ~5x)
+printf 'shell = "./probe burn 0.2"\nlimits {\n  cpu_time = %dms\n}\n' $((500 * SLOW)) >"$J/src/job.conf"
 tar -C "$J/src" -cf - . | bzip2 -1 >"$J/job.tar.bz2"
 rm -f "$J/src/zeros"
 jr --disk 1G --memory 1G "$J/job.tar.bz2"
-verdict_is OK 0 "a tarball whose unpacking takes CPU, cpu_time 500ms, command burning 0.2 s: OK"
-is "$(res '.cpu.seconds < 0.45 and .cpu.seconds >= 0.15')" true \
+verdict_is OK 0 "a tarball whose unpacking takes more CPU than cpu_time, command burning 0.2 s: OK"
+is "$(res '.cpu.seconds >= 0.15 and .cpu.seconds < .archive.unpack_cpu_seconds')" true \
 	"cpu.seconds is the command's ($(res .cpu.seconds) s), not unpacking's"
 is "$(res '.archive.unpack_cpu_seconds > 0.3 and .archive.unpack_wall_seconds > 0')" true \
 	"unpacking is reported apart ($(jq -c .archive "$RES" 2>&1))"
