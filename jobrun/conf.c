@@ -657,6 +657,14 @@ void jr_conf_free(struct jr_conf *conf)
 	for (i = 0; i < conf->nprofiles; i++)
 		profile_free(&conf->profiles[i]);
 	free(conf->profiles);
+	free(conf->serve.socket);
+	for (i = 0; i < conf->serve.nclients; i++) {
+		free(conf->serve.clients[i].name);
+		free(conf->serve.clients[i].uids);
+		free(conf->serve.clients[i].gids);
+		jr_strv_free(&conf->serve.clients[i].profiles);
+	}
+	free(conf->serve.clients);
 	memset(conf, 0, sizeof(*conf));
 }
 
@@ -672,6 +680,9 @@ int jr_conf_builtin(struct jr_conf *conf, struct jr_err *err)
 	conf->default_profile = strdup("grader");
 	conf->uid_base = 1500000000;
 	conf->uid_count = 10000;
+	conf->serve.queue_max = 1000;
+	conf->serve.grace_usec = 30 * 1000000ULL;
+	conf->serve.keep_results = 1000;
 	if (!conf->runtime_dir || !conf->state_dir || !conf->hostname || !conf->default_profile)
 		r = -ENOMEM;
 	for (i = 0; i < NELEM(builtin_profiles) && !r; i++) {
@@ -726,6 +737,24 @@ static cfg_opt_t profile_opts[] = {
 	CFG_END(),
 };
 
+static cfg_opt_t client_opts[] = {
+	LIST("users"),
+	LIST("groups"),
+	LIST("profiles"),
+	CFG_END(),
+};
+
+static cfg_opt_t serve_opts[] = {
+	STR("socket"),
+	STR("slots"),
+	STR("queue_max"),
+	STR("grace"),
+	STR("keep_results"),
+	SEC_CB("client", client_opts,
+	       CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES | CFGF_NODEFAULT, jr_cfgp_section_cb),
+	CFG_END(),
+};
+
 static cfg_opt_t conf_opts[] = {
 	STR("runtime_dir"),
 	STR("state_dir"),
@@ -736,6 +765,7 @@ static cfg_opt_t conf_opts[] = {
 	STR("default_profile"),
 	SEC_CB("profile", profile_opts,
 	       CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES | CFGF_NODEFAULT, profile_section_cb),
+	SEC_CB("serve", serve_opts, CFGF_NODEFAULT, jr_cfgp_section_cb),
 	CFG_END(),
 };
 
@@ -1037,6 +1067,191 @@ static int check_profiles(struct jr_cfgp *p, const struct jr_conf *conf)
 	return 0;
 }
 
+/* The id of name in an /etc/passwd-like file (name:x:ID:...), or a number as it is. */
+static int lookup_id(const char *file, const char *name, uint64_t *id)
+{
+	char line[1024];
+	size_t n = strlen(name);
+	FILE *f;
+	int r = -ENOENT;
+
+	if (jr_parse_uint(name, id) == 0)
+		return *id < UINT32_MAX ? 0 : -ERANGE;
+	f = fopen(file, "re");
+	if (!f)
+		return -errno;
+	while (r && fgets(line, sizeof(line), f)) {
+		char *p, *end;
+
+		if (strncmp(line, name, n) || line[n] != ':' || !(p = strchr(line + n + 1, ':')))
+			continue;
+		errno = 0;
+		*id = strtoull(p + 1, &end, 10);
+		if (end != p + 1 && *end == ':' && !errno && *id < UINT32_MAX)
+			r = 0;
+	}
+	fclose(f);
+	return r;
+}
+
+static int read_ids(struct jr_cfgp *p, cfg_t *sec, const char *key, const char *file,
+		    uint32_t **ids, size_t *nids)
+{
+	unsigned i, n = cfg_size(sec, key);
+	int line = jr_cfgp_line(p, sec, key);
+
+	if (!n)
+		return 0;
+	*ids = calloc(n, sizeof(**ids));
+	if (!*ids)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const char *s = cfg_getnstr(sec, key, i);
+		uint64_t id;
+		char q[96];
+
+		if (lookup_id(file, s, &id) < 0)
+			return jr_cfgp_fail(p, line, "serve: client %s: %s entry %s: no such %s in %s "
+					    "(a number is taken as it is)", cfg_title(sec), key,
+					    jr_quote_value(s, q, sizeof(q)),
+					    !strcmp(key, "users") ? "user" : "group", file);
+		(*ids)[(*nids)++] = (uint32_t)id;
+	}
+	return 0;
+}
+
+static int read_serve_number(struct jr_cfgp *p, cfg_t *sec, const char *key, uint64_t min,
+			     uint64_t max, unsigned *out)
+{
+	const char *s = cfg_getstr(sec, key);
+	uint64_t v;
+
+	if (!s)
+		return 0;
+	if (jr_parse_uint(s, &v) < 0 || v < min || v > max) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "must be a number from %llu to %llu",
+			 (unsigned long long)min, (unsigned long long)max);
+		return conf_fail(p, jr_cfgp_line(p, sec, key), key, s, why);
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int read_serve(struct jr_cfgp *p, cfg_t *cfg, struct jr_conf *conf)
+{
+	struct jr_serve_conf *sc = &conf->serve;
+	cfg_t *sec = cfg_size(cfg, "serve") ? cfg_getsec(cfg, "serve") : NULL;
+	const char *s;
+	unsigned i, j, n;
+	int r;
+
+	if (!sec)
+		return 0;
+	if ((s = cfg_getstr(sec, "socket"))) {
+		if (!absolute_path_ok(s) || strlen(s) >= 108)
+			return conf_fail(p, jr_cfgp_line(p, sec, "socket"), "socket", s,
+					 "must be an absolute path without '..', shorter than 108 "
+					 "bytes (a UNIX socket's address)");
+		if (set_str(&sc->socket, s) < 0)
+			return -ENOMEM;
+	}
+	if ((r = read_serve_number(p, sec, "slots", 0, 4096, &sc->slots)) < 0 ||
+	    (r = read_serve_number(p, sec, "queue_max", 0, 1000000, &sc->queue_max)) < 0 ||
+	    (r = read_serve_number(p, sec, "keep_results", 0, 1000000, &sc->keep_results)) < 0)
+		return r;
+	if ((s = cfg_getstr(sec, "grace"))) {
+		char why[128];
+		uint64_t v;
+
+		if (jr_limit_parse(JR_L_WALL_TIME, s, 0, &v, why, sizeof(why)) < 0 ||
+		    v == JR_LIMIT_UNLIMITED)
+			return conf_fail(p, jr_cfgp_line(p, sec, "grace"), "grace", s,
+					 "must be a duration (30s, 2m)");
+		sc->grace_usec = v;
+	}
+	n = cfg_size(sec, "client");
+	if (n && !(sc->clients = calloc(n, sizeof(*sc->clients))))
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		cfg_t *c = cfg_getnsec(sec, "client", i);
+		struct jr_serve_client *cl = &sc->clients[sc->nclients++];
+		unsigned np = cfg_size(c, "profiles");
+
+		cl->line = c->line;
+		if (!(cl->name = strdup(cfg_title(c))))
+			return -ENOMEM;
+		if ((r = read_ids(p, c, "users", "/etc/passwd", (uint32_t **)&cl->uids,
+				  &cl->nuids)) < 0 ||
+		    (r = read_ids(p, c, "groups", "/etc/group", (uint32_t **)&cl->gids,
+				  &cl->ngids)) < 0)
+			return r;
+		if (!cl->nuids && !cl->ngids)
+			return jr_cfgp_fail(p, c->line, "serve: client %s: names no users and no "
+					    "groups", cl->name);
+		if (!np)
+			return jr_cfgp_fail(p, c->line, "serve: client %s: profiles = {...} is "
+					    "missing (the profiles its jobs may use)", cl->name);
+		for (j = 0; j < np; j++) {
+			const char *prof = cfg_getnstr(c, "profiles", j);
+
+			if (!jr_conf_profile(conf, prof))
+				return jr_cfgp_fail(p, jr_cfgp_line(p, c, "profiles"),
+						    "serve: client %s: profiles entry %s: no such "
+						    "profile", cl->name, prof);
+			if (jr_strv_push(&cl->profiles, prof) < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static bool client_matches(const struct jr_serve_client *cl, uid_t uid, gid_t gid,
+			   const gid_t *groups, size_t ngroups)
+{
+	size_t i, j;
+
+	for (i = 0; i < cl->nuids; i++)
+		if (cl->uids[i] == uid)
+			return true;
+	for (i = 0; i < cl->ngids; i++) {
+		if (cl->gids[i] == gid)
+			return true;
+		for (j = 0; j < ngroups; j++)
+			if (cl->gids[i] == groups[j])
+				return true;
+	}
+	return false;
+}
+
+bool jr_conf_client_known(const struct jr_conf *conf, uid_t uid, gid_t gid,
+			  const gid_t *groups, size_t ngroups)
+{
+	return jr_conf_client_may(conf, uid, gid, groups, ngroups, NULL);
+}
+
+bool jr_conf_client_may(const struct jr_conf *conf, uid_t uid, gid_t gid, const gid_t *groups,
+			size_t ngroups, const char *profile)
+{
+	size_t i, j;
+
+	if (uid == 0)
+		return true;
+	for (i = 0; i < conf->serve.nclients; i++) {
+		const struct jr_serve_client *cl = &conf->serve.clients[i];
+
+		if (!client_matches(cl, uid, gid, groups, ngroups))
+			continue;
+		if (!profile)
+			return true;
+		for (j = 0; j < cl->profiles.n; j++)
+			if (!strcmp(cl->profiles.v[j], profile))
+				return true;
+	}
+	return false;
+}
+
 int jr_conf_parse(const char *text, size_t len, const char *file, struct jr_conf *conf,
 		  struct jr_err *err)
 {
@@ -1079,6 +1294,8 @@ int jr_conf_parse(const char *text, size_t len, const char *file, struct jr_conf
 				 c.default_profile);
 	if (r == 0)
 		r = check_profiles(&p, &c);
+	if (r == 0)
+		r = read_serve(&p, cfg, &c);
 	if (r == 0 && !(c.file = strdup(file)))
 		r = -ENOMEM;
 	if (r == -ENOMEM && !p.failed)

@@ -60,6 +60,31 @@ struct jr_profile {
 	int job_profiles_line;        /* in conf->file; 0: built in */
 };
 
+/* Who may submit to `jobrun serve` (besides root, who may use every profile): a client section
+ * serve { client NAME { users = {"alice", "1001"} groups = {"graders"} profiles = {"grader"} } }
+ * Names are resolved through /etc/passwd and /etc/group when the file is read; numbers are
+ * taken as they are (users of a directory service). */
+struct jr_serve_client {
+	char *name;
+	uid_t *uids;
+	size_t nuids;
+	gid_t *gids;
+	size_t ngids;
+	struct jr_strv profiles;   /* never empty; each a profile of the conf */
+	int line;
+};
+
+/* `jobrun serve`'s settings (the serve { } section; all optional). */
+struct jr_serve_conf {
+	char *socket;            /* NULL: <runtime_dir>/serve.sock */
+	unsigned slots;          /* jobs at once; 0: the CPUs jobrun may use */
+	unsigned queue_max;      /* jobs waiting at most (1000) */
+	uint64_t grace_usec;     /* SIGTERM: how long running jobs may go on (30 s) */
+	unsigned keep_results;   /* finished jobs remembered in memory for status/wait (1000) */
+	struct jr_serve_client *clients;
+	size_t nclients;
+};
+
 struct jr_conf {
 	char *file;             /* the file it came from; NULL: built in */
 	char *runtime_dir;      /* /run/jobrun */
@@ -72,7 +97,17 @@ struct jr_conf {
 	int default_profile_line;
 	struct jr_profile *profiles;
 	size_t nprofiles;
+	struct jr_serve_conf serve;
 };
+
+/* May the peer (uid, primary gid, supplementary groups) submit jobs of profile (NULL: any)?
+ * Root may always. */
+bool jr_conf_client_may(const struct jr_conf *conf, uid_t uid, gid_t gid, const gid_t *groups,
+			size_t ngroups, const char *profile);
+
+/* May the peer submit at all (some client section names it)? */
+bool jr_conf_client_known(const struct jr_conf *conf, uid_t uid, gid_t gid,
+			  const gid_t *groups, size_t ngroups);
 
 /* What the job asks for that struct jr_spec has no field for. (spec->workdir is the HOST
  * directory bound at /job: the job's working directory inside /job goes here instead.) */

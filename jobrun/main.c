@@ -1,6 +1,7 @@
 /* main.c - jobrun's command line: dispatch to subcommands. */
 #include "check.h"
 #include "run.h"
+#include "serve.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,11 @@ static const char usage[] =
 	"  run [OPTIONS] [--] CMD...  run one command isolated, print its result (JSON)\n"
 	"  run [OPTIONS] JOB.tar.gz   run a job packed as a tarball (.tar[.gz|.bz2|.xz|.zst],\n"
 	"                             .zip, - for stdin) with its job.conf\n"
+	"  serve [--socket PATH]      the resident supervisor: runs submitted jobs, N at once\n"
+	"  submit [--wait] [RUN OPTIONS] JOB.tar.gz | -- CMD...\n"
+	"                             give a job to jobrun serve (--wait: print its result)\n"
+	"  status [ID], list, wait ID, cancel ID, drain [--exit], metrics\n"
+	"                             ask jobrun serve (`jobrun status --help`)\n"
 	"  check                      jobrun's helpers and what this host offers; exit 1 if\n"
 	"                             jobs cannot run or their limits cannot be enforced\n"
 	"  version, -V, --version     print the version\n"
@@ -28,6 +34,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return jr_cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "serve"))
+		return jr_cmd_serve(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "submit") || !strcmp(argv[1], "status") ||
+	    !strcmp(argv[1], "list") || !strcmp(argv[1], "wait") || !strcmp(argv[1], "cancel") ||
+	    !strcmp(argv[1], "drain") || !strcmp(argv[1], "metrics"))
+		return jr_cmd_client(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return jr_cmd_check(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version") ||

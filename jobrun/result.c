@@ -309,6 +309,11 @@ static int add_job_files(json_t *o, const struct jr_result *r, const struct jr_s
 				text(spec->output_dir) : json_null()) < 0 ||
 	    json_object_set_new(o, "profile", spec->profile ? text(spec->profile) : json_null()) < 0)
 		return -1;
+	if (json_object_set_new(o, "submitter", r->submitter ?
+				json_pack("{s:I, s:I, s:I}", "uid", (json_int_t)r->submitter->uid,
+					  "gid", (json_int_t)r->submitter->gid,
+					  "pid", (json_int_t)r->submitter->pid) : json_null()) < 0)
+		return -1;
 	if (r->unpacked && r->unpacked->done)
 		return json_object_set_new(o, "archive", json_pack("{s:I, s:I, s:I, s:f, s:f}",
 				"entries", (json_int_t)r->unpacked->entries,

@@ -52,6 +52,13 @@ struct jr_outcome {
 	char message[512];
 };
 
+/* Who submitted the job to `jobrun serve` (its peer credentials). */
+struct jr_submitter {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+};
+
 struct jr_result {
 	enum jr_verdict verdict;
 	char message[512];
@@ -68,6 +75,7 @@ struct jr_result {
 	struct jr_usage usage;
 	const struct jr_outputs *outputs;   /* collected outputs, or NULL */
 	const struct jr_unpacked *unpacked; /* a tarball job's unpacking, or NULL */
+	const struct jr_submitter *submitter; /* a job of `jobrun serve`, or NULL */
 };
 
 const char *jr_verdict_name(enum jr_verdict v);

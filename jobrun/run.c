@@ -597,23 +597,12 @@ static int run_job(struct jr_spec *spec, const struct jr_host *host,
 	return status;
 }
 
-/* Everything `run` knows to turn a job request into the job's spec. */
-struct admission {
-	int argc;
-	char **argv;
-	struct jr_conf conf;
-	struct jr_run_cli cli;
-	bool placeholder;   /* spec->argv holds a stand-in until the job config names one */
-	bool admitted;      /* admit_cb ran once already */
-};
-
 /* profile defaults < job config < command line, within the profile's maxima (conf.c); then
  * the command line's host options again, which win over jobrun.conf's. */
 static int admit_cb(void *data, const struct jr_jobreq *req, struct jr_spec *spec,
 		    struct jr_err *err)
 {
-	extern char **environ;
-	struct admission *ad = data;
+	struct jr_admission *ad = data;
 	struct jr_job_extra extra;
 	int r;
 
@@ -625,7 +614,7 @@ static int admit_cb(void *data, const struct jr_jobreq *req, struct jr_spec *spe
 	ad->admitted = true;
 	free(spec->stdin_path); /* the command line's (a host file) comes back below */
 	spec->stdin_path = NULL;
-	r = jr_conf_apply(&ad->conf, req, &ad->cli.req, spec, &extra, err);
+	r = jr_conf_apply(ad->conf, req, &ad->cli.req, spec, &extra, err);
 	if (r < 0)
 		return r;
 	free(spec->stdin_job);
@@ -643,25 +632,27 @@ static int admit_cb(void *data, const struct jr_jobreq *req, struct jr_spec *spe
 	spec->max_entries = extra.max_entries;
 	spec->max_name = extra.max_name;
 	jr_job_extra_free(&extra);
-	r = jr_run_parse_cli(ad->argc, ad->argv, spec, NULL, environ, err);
+	r = jr_run_parse_cli(ad->argc, ad->argv, spec, NULL, ad->environ_, err);
 	if (r < 0)
 		return r;
+	if (ad->fixup && (r = ad->fixup(ad, spec, err)) < 0)
+		return r;
 	if (spec->outputs.n && !spec->output_dir &&
-	    asprintf(&spec->output_dir, "%s/%s", ad->conf.state_dir, spec->id) < 0)
+	    asprintf(&spec->output_dir, "%s/%s", ad->conf->state_dir, spec->id) < 0)
 		return jr_err_set(err, ENOMEM, "output directory");
-	if (spec->outputs.n && !strncmp(spec->output_dir, ad->conf.state_dir,
-					strlen(ad->conf.state_dir)) &&
-	    mkdir(ad->conf.state_dir, 0755) < 0 && errno != EEXIST)
-		return jr_err_set(err, errno, "create %s", ad->conf.state_dir);
+	if (spec->outputs.n && !strncmp(spec->output_dir, ad->conf->state_dir,
+					strlen(ad->conf->state_dir)) &&
+	    mkdir(ad->conf->state_dir, 0755) < 0 && errno != EEXIST)
+		return jr_err_set(err, errno, "create %s", ad->conf->state_dir);
 	return 0;
 }
 
 /* The workspace must hold whatever the job may ask for: the profile's maximum disk. */
-static uint64_t stage_bytes(const struct admission *ad, const struct jr_spec *spec)
+static uint64_t stage_bytes(const struct jr_admission *ad, const struct jr_spec *spec)
 {
 	const char *name = ad->cli.req.profile.value ? ad->cli.req.profile.value
-						     : ad->conf.default_profile;
-	const struct jr_profile *p = jr_conf_profile(&ad->conf, name);
+						     : ad->conf->default_profile;
+	const struct jr_profile *p = jr_conf_profile(ad->conf, name);
 
 	if (ad->cli.req.limits[JR_L_DISK].value || !p || !p->maxima[JR_L_DISK].text ||
 	    p->maxima[JR_L_DISK].value == JR_LIMIT_UNLIMITED)
@@ -700,37 +691,47 @@ static void protect_self(struct jr_host *host)
 	close(fd);
 }
 
-/* Read jobrun.conf, and admit what is known before the job starts: the profile's defaults and
- * the command line (a tarball's own config comes later, from jobrun-unpack). An error here is
- * the caller's: a usage error (exit 2) with the message. */
-static int admit_early(struct admission *ad, struct jr_spec *spec, struct jr_admit *admit,
+/* Admit what is known before the job starts: the profile's defaults and the command line (a
+ * tarball's own config comes later, from jobrun-unpack). */
+int jr_admission_start(struct jr_admission *ad, struct jr_spec *spec, struct jr_admit *admit,
 		       struct jr_err *err)
 {
 	bool staged = spec->archive || spec->job_conf;
 
-	if (jr_conf_load(ad->cli.config, &ad->conf, err) < 0) {
-		fprintf(stderr, "jobrun run: %s\n", err->msg);
-		return 2;
-	}
 	if (staged && !spec->argv.n) {
 		if (jr_strv_push(&spec->argv, "/bin/true") < 0)
-			return 2;
+			return jr_err_set(err, ENOMEM, "command");
 		ad->placeholder = true;
 	}
-	if (admit_cb(ad, NULL, spec, err) < 0) {
-		fprintf(stderr, "jobrun run: %s\n", err->msg);
-		return 2;
-	}
+	if (admit_cb(ad, NULL, spec, err) < 0)
+		return -EINVAL;
 	admit->fn = admit_cb;
 	admit->data = ad;
 	admit->stage_bytes = stage_bytes(ad, spec);
 	return 0;
 }
 
+void jr_admission_free(struct jr_admission *ad)
+{
+	jr_run_cli_free(&ad->cli);
+}
+
+void jr_host_init(struct jr_host *host)
+{
+	struct jr_err err;
+
+	protect_self(host);
+	if (jr_cg_detect(&host->cg, &err) < 0) {
+		jr_warn("cgroups: %s: jobs get no cgroup", err.msg);
+		memset(&host->cg, 0, sizeof(host->cg));
+	}
+}
+
 int jr_cmd_run(int argc, char **argv)
 {
 	extern char **environ;
-	struct admission ad;
+	struct jr_admission ad;
+	struct jr_conf conf;
 	struct jr_cp_dest result = { .dirfd = -1, .fd = -1 };
 	struct jr_admit admit;
 	struct jr_host host;
@@ -741,10 +742,13 @@ int jr_cmd_run(int argc, char **argv)
 	jr_err_clear(&err);
 	jr_spec_init(&spec);
 	memset(&ad, 0, sizeof(ad));
+	memset(&conf, 0, sizeof(conf));
 	jr_jobreq_init(&ad.cli.req);
 	ad.cli.req.file = strdup("command line");
 	ad.argc = argc;
 	ad.argv = argv;
+	ad.conf = &conf;
+	ad.environ_ = environ;
 	if (jr_run_parse_cli(argc, argv, &spec, &ad.cli, environ, &err) < 0) {
 		status = !strcmp(err.msg, "help") ? 0 : 2;
 		if (status)
@@ -754,9 +758,13 @@ int jr_cmd_run(int argc, char **argv)
 			fputs(usage, stdout);
 		goto out;
 	}
-	status = admit_early(&ad, &spec, &admit, &err);
-	if (status)
+	status = 2;
+	if (jr_conf_load(ad.cli.config, &conf, &err) < 0 ||
+	    jr_admission_start(&ad, &spec, &admit, &err) < 0) {
+		fprintf(stderr, "jobrun run: %s\n", err.msg);
 		goto out;
+	}
+	status = 0;
 	if (geteuid() != 0) {
 		fprintf(stderr, "jobrun run: must run as root (it creates namespaces and mounts)\n");
 		status = 2;
@@ -790,17 +798,13 @@ int jr_cmd_run(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
-	protect_self(&host);
-	if (jr_cg_detect(&host.cg, &err) < 0) {
-		jr_warn("cgroups: %s: jobs get no cgroup", err.msg);
-		memset(&host.cg, 0, sizeof(host.cg));
-	}
+	jr_host_init(&host);
 	status = run_job(&spec, &host, &admit, spec.result_path ? &result : NULL);
 	jr_cg_host_free(&host.cg);
 out:
 	jr_cp_dest_free(&result);
 	jr_spec_free(&spec);
-	jr_conf_free(&ad.conf);
-	jr_run_cli_free(&ad.cli);
+	jr_conf_free(&conf);
+	jr_admission_free(&ad);
 	return status;
 }

@@ -6,6 +6,8 @@
 #include "jobreq.h"
 #include "spec.h"
 
+#include <stdbool.h>
+
 /* Parse `run` options into spec (initialised with defaults by the caller). Returns 0, or
  * -EINVAL with a message naming the option and the bad value. Pure: no side effects beyond
  * spec (used by the unit tests). environ supplies values for `--env NAME`. */
@@ -26,6 +28,34 @@ struct jr_run_cli {
 int jr_run_parse_cli(int argc, char **argv, struct jr_spec *spec, struct jr_run_cli *cli,
 		     char **environ_, struct jr_err *err);
 void jr_run_cli_free(struct jr_run_cli *cli);
+
+/* Everything a caller knows to turn a job request into the job's spec: its options (argv, as
+ * `run` takes them), jobrun.conf and what the options asked for. The admission lives as long as
+ * its job: a tarball's job config is admitted later, when jobrun-unpack has read it. */
+struct jr_conf;
+struct jr_admit;
+struct jr_host;
+struct jr_admission {
+	int argc;
+	char **argv;
+	char **environ_;            /* for --env NAME (NULL: none) */
+	const struct jr_conf *conf;
+	struct jr_run_cli cli;
+	/* called after every merge (serve: what the client gave as descriptors) */
+	int (*fixup)(struct jr_admission *ad, struct jr_spec *spec, struct jr_err *err);
+	void *data;
+	bool placeholder;   /* spec->argv holds a stand-in until the job config names one */
+	bool admitted;      /* admit_cb ran once already */
+};
+
+/* Admit what is known before the job starts (argv parsed into spec and cli already, conf set):
+ * fills admit. -EINVAL with err set: the request is refused. */
+int jr_admission_start(struct jr_admission *ad, struct jr_spec *spec, struct jr_admit *admit,
+		       struct jr_err *err);
+void jr_admission_free(struct jr_admission *ad);
+
+/* What jobrun learns about its host once: its own oom_score_adj lowered, the cgroups. */
+void jr_host_init(struct jr_host *host);
 
 int jr_cmd_run(int argc, char **argv);
 

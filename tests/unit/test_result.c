@@ -543,7 +543,8 @@ static void json_exited(void **state)
 	static const char *const top[] = {
 		"version", "id", "verdict", "message", "exit_code", "signal", "limit", "wall_seconds",
 		"start_time", "end_time", "stdout", "stderr", "host", "limits", "isolation", "cpu",
-		"memory", "pids", "io", "cgroup_version", "outputs", "output_dir", "profile", "archive",
+		"memory", "pids", "io", "cgroup_version", "outputs", "output_dir", "profile", "submitter",
+		"archive",
 	};
 	struct jr_outcome o;
 	struct jr_result r;
