@@ -5,6 +5,7 @@ BINDIR      ?= $(PREFIX)/bin
 LIBEXECDIR  ?= $(PREFIX)/libexec/jobrun
 MANDIR      ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDDIR  ?= $(PREFIX)/lib/systemd/system
 BUILD       ?= build
 CC          ?= cc
 
@@ -254,6 +255,9 @@ install: all
 	install -m 0755 $(BUILD)/jobrun-unpack $(DESTDIR)$(LIBEXECDIR)/jobrun-unpack
 	install -m 0644 packaging/man/jobrun.1 $(DESTDIR)$(MANDIR)/man1/jobrun.1
 	install -m 0644 packaging/bash-completion/jobrun $(DESTDIR)$(BASHCOMPDIR)/jobrun
+	install -d $(DESTDIR)$(SYSTEMDDIR)
+	sed 's|/usr/local/bin/jobrun|$(BINDIR)/jobrun|' packaging/systemd/jobrun.service \
+		> $(DESTDIR)$(SYSTEMDDIR)/jobrun.service
 
 clean:
 	rm -rf build build-asan

@@ -735,6 +735,10 @@ static int build_argv(struct sjob *sj)
 		return -ENOMEM;
 	if (asprintf(&a, "--id=%s", sj->id) < 0 || jr_strv_push_take(&sj->argv, a) < 0)
 		return -ENOMEM;
+	/* a job config's outputs: in the private state directory, never where others can read */
+	if (asprintf(&a, "--output-dir=%s/%s.outputs", S.jobs_dir, sj->id) < 0 ||
+	    jr_strv_push_take(&sj->argv, a) < 0)
+		return -ENOMEM;
 	if (sj->command.n) {
 		if (jr_strv_push(&sj->argv, "--") < 0)
 			return -ENOMEM;
