@@ -658,6 +658,7 @@ void jr_conf_free(struct jr_conf *conf)
 		profile_free(&conf->profiles[i]);
 	free(conf->profiles);
 	free(conf->serve.socket);
+	free(conf->serve.spool);
 	for (i = 0; i < conf->serve.nclients; i++) {
 		free(conf->serve.clients[i].name);
 		free(conf->serve.clients[i].uids);
@@ -746,6 +747,7 @@ static cfg_opt_t client_opts[] = {
 
 static cfg_opt_t serve_opts[] = {
 	STR("socket"),
+	STR("spool"),
 	STR("slots"),
 	STR("queue_max"),
 	STR("grace"),
@@ -1155,6 +1157,13 @@ static int read_serve(struct jr_cfgp *p, cfg_t *cfg, struct jr_conf *conf)
 					 "must be an absolute path without '..', shorter than 108 "
 					 "bytes (a UNIX socket's address)");
 		if (set_str(&sc->socket, s) < 0)
+			return -ENOMEM;
+	}
+	if ((s = cfg_getstr(sec, "spool"))) {
+		if (!absolute_path_ok(s) || strlen(s) < 2)
+			return conf_fail(p, jr_cfgp_line(p, sec, "spool"), "spool", s,
+					 "must be an absolute path without '..'");
+		if (set_str(&sc->spool, s) < 0)
 			return -ENOMEM;
 	}
 	if ((r = read_serve_number(p, sec, "slots", 0, 4096, &sc->slots)) < 0 ||

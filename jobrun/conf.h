@@ -76,7 +76,8 @@ struct jr_serve_client {
 
 /* `jobrun serve`'s settings (the serve { } section; all optional). */
 struct jr_serve_conf {
-	char *socket;            /* NULL: <runtime_dir>/serve.sock */
+	char *socket;            /* NULL: JR_SERVE_DEFAULT_SOCKET (serve.h) */
+	char *spool;             /* the spool directory; NULL: none */
 	unsigned slots;          /* jobs at once; 0: the CPUs jobrun may use */
 	unsigned queue_max;      /* jobs waiting at most (1000) */
 	uint64_t grace_usec;     /* SIGTERM: how long running jobs may go on (30 s) */

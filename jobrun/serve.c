@@ -94,6 +94,7 @@ struct sjob {
 	size_t nwait;
 	struct conn *ack;           /* a submit without wait: its reply once the request is on disk */
 	bool cancelled;
+	char *spool_name;           /* a job of the spool directory: its file's name in incoming/ */
 };
 
 /* Latency buckets (seconds) of the metrics. */
@@ -128,6 +129,11 @@ static struct server {
 	unsigned queued, busy, writing, done_kept, slots;
 	uint64_t seq;
 	bool draining, exit_when_idle, stopping, grace_over;
+	/* the spool directory (serve { spool }): incoming/, active/, results/ */
+	int spool_in_fd, spool_active_fd, spool_results_fd;
+	char *spool_in;
+	uv_fs_event_t spool_watch;
+	bool spool_watching;
 	int exit_status;
 	/* metrics */
 	uint64_t by_verdict[JR_XX + 1];
@@ -140,6 +146,7 @@ static void conn_close(struct conn *c);
 static void conn_send(struct conn *c, char *line);
 static void dispatch(void);
 static void maybe_exit(void);
+static void spool_scan(void);
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
@@ -225,6 +232,7 @@ static void job_free(struct sjob *sj)
 	free(sj->job);
 	free(sj->result);
 	free(sj->waiters);
+	free(sj->spool_name);
 	free(sj);
 }
 
@@ -349,11 +357,48 @@ struct fs_work {
 	int r;
 };
 
+/* A spool job's result, for its submitter: results/<name>.json, theirs (0600). One of another
+ * uid by that name is never replaced: then results/<name>.<id>.json. */
+static void spool_result(const struct sjob *sj, const char *text, size_t len)
+{
+	char name[NAME_MAX + 1], tmp[NAME_MAX + 1], active[NAME_MAX + 1];
+	struct stat st;
+	size_t off = 0;
+	int fd;
+
+	snprintf(name, sizeof(name), "%s.json", sj->spool_name);
+	if (fstatat(S.spool_results_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    (st.st_uid != sj->sub.uid || !S_ISREG(st.st_mode)))
+		snprintf(name, sizeof(name), "%s.%s.json", sj->spool_name, sj->id);
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", sj->id);
+	fd = openat(S.spool_results_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+	if (fd < 0)
+		return;
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	if (off == len && fchown(fd, sj->sub.uid, sj->sub.gid) == 0 && fsync(fd) == 0 &&
+	    renameat(S.spool_results_fd, tmp, S.spool_results_fd, name) == 0)
+		fsync(S.spool_results_fd);
+	else
+		unlinkat(S.spool_results_fd, tmp, 0);
+	close(fd);
+	snprintf(active, sizeof(active), "%s.%s", sj->id, sj->spool_name);
+	unlinkat(S.spool_active_fd, active, 0);
+}
+
 static void fs_work_cb(uv_work_t *w)
 {
 	struct fs_work *fw = w->data;
 
 	fw->r = write_durable(S.jobs_dirfd, fw->name, fw->text, fw->len);
+	if (!fw->r && fw->remove_req && fw->sj->spool_name)
+		spool_result(fw->sj, fw->text, fw->len);
 	if (!fw->r && fw->remove_req) {
 		char req[JR_SERVE_MAX_ID + 16];
 
@@ -413,6 +458,8 @@ static char *request_record(const struct sjob *sj)
 		      (json_int_t)sj->sub.uid, "gid", (json_int_t)sj->sub.gid, "pid",
 		      (json_int_t)sj->sub.pid, "priority", sj->prio, "options", strv_json(&sj->args),
 		      "command", strv_json(&sj->command), "restorable", sj->restorable);
+	if (o && sj->spool_name)
+		json_object_set_new(o, "spool", json_string(sj->spool_name));
 	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (s && asprintf(&line, "%s\n", s) < 0)
@@ -613,20 +660,26 @@ static void job_done_cb(struct jr_job *job)
 	dispatch();
 }
 
-/* A job that never ran (cancelled in the queue, refused after a restart): verdict XX. */
-static void job_unrun(struct sjob *sj, const char *why)
+/* A job that never ran: cancelled in the queue, or not runnable after a restart (XX), or a
+ * spool job refused (RJ). */
+static void job_end(struct sjob *sj, enum jr_verdict verdict, const char *why)
 {
 	struct jr_result res;
 
 	memset(&res, 0, sizeof(res));
-	res.verdict = JR_XX;
+	res.verdict = verdict;
 	snprintf(res.message, sizeof(res.message), "%s", why);
 	clock_gettime(CLOCK_REALTIME, &res.start);
 	res.end = res.start;
 	res.submitter = &sj->sub;
-	sj->verdict = JR_XX;
+	sj->verdict = verdict;
 	sj->exit_status = jr_result_exit_status(&res);
 	job_finished(sj, result_text(&res, &sj->spec));
+}
+
+static void job_unrun(struct sjob *sj, const char *why)
+{
+	job_end(sj, JR_XX, why);
 }
 
 /* ---- starting jobs ------------------------------------------------------------------------- */
@@ -1554,6 +1607,169 @@ static void tick_cb(uv_timer_t *t)
 		if (conn_idle(c) && now - c->last > IDLE_DROP_SEC * 1000ULL)
 			conn_close(c);
 	}
+	spool_scan(); /* what a missed event left */
+}
+
+/* ---- the spool directory ------------------------------------------------------------------ */
+
+/* For callers that cannot speak the socket: a job tarball renamed into <spool>/incoming/ is a
+ * submission by the file's owner (the directory is sticky and world-writable but not
+ * readable: 1733). The file is moved to active/ (root's) while the job waits and runs; its
+ * result goes to results/<name>.json, owned by the submitter. */
+
+static bool spool_archive_name(const char *s)
+{
+	static const char *const ext[] = { ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2",
+					   ".tar.xz", ".txz", ".tar.zst", ".tzst", ".zip" };
+	size_t n = strlen(s), i;
+
+	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		size_t e = strlen(ext[i]);
+
+		if (n > e && !strcmp(s + n - e, ext[i]))
+			return true;
+	}
+	return false;
+}
+
+static void spool_take(const char *name)
+{
+	char active[NAME_MAX + 1], why[600];
+	struct jr_err err;
+	struct sjob *sj;
+	struct stat st;
+	int fd;
+
+	fd = openat(S.spool_in_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		/* a symlink, a FIFO, a hard link to someone's file: never a submission */
+		jr_warn("spool: %s/%s is not a regular file of one link: removed", S.spool_in, name);
+		if (fd >= 0)
+			close(fd);
+		unlinkat(S.spool_in_fd, name, 0);
+		return;
+	}
+	jr_err_clear(&err);
+	if (!(sj = job_new(NULL, &err))) {
+		close(fd);
+		return;
+	}
+	snprintf(active, sizeof(active), "%s.%s", sj->id, name);
+	if (!(sj->spool_name = strdup(name)) ||
+	    renameat(S.spool_in_fd, name, S.spool_active_fd, active) < 0) {
+		jr_error("spool: cannot move %s/%s to active/: %s", S.spool_in, name,
+			 strerror(errno));
+		close(fd);
+		job_free(sj);
+		return;
+	}
+	if (fchmod(fd, 0400) < 0 || fchown(fd, 0, 0) < 0) /* root's now: no more changes */
+		jr_warn("spool: %s: %s", name, strerror(errno));
+	sj->sub.uid = st.st_uid;
+	sj->sub.gid = st.st_gid;
+	sj->fds[JR_SFD_ARCHIVE] = fd;
+	sj->restorable = true;
+	job_link(sj);
+	S.submitted++;
+	why[0] = '\0';
+	if (!spool_archive_name(name))
+		snprintf(why, sizeof(why), "spool: %s is not a job tarball (.tar, .tar.gz, .tgz, "
+			 ".tar.bz2, .tar.xz, .tar.zst, .zip)", name);
+	else if (!jr_conf_client_known(&S.conf->conf, st.st_uid, st.st_gid, NULL, 0))
+		snprintf(why, sizeof(why), "uid %u may not submit jobs (jobrun.conf: serve { client "
+			 "... })", (unsigned)st.st_uid);
+	else if (admit(sj, st.st_uid == 0, NULL, 0, &err) < 0)
+		snprintf(why, sizeof(why), "%s", err.msg);
+	if (why[0]) {
+		jr_info("spool: refused %s of uid=%u: %s", name, (unsigned)st.st_uid, why);
+		job_end(sj, JR_RJ, why);
+		return;
+	}
+	jr_info("job=%s submitted from the spool: %s uid=%u profile=%s", sj->id, name,
+		(unsigned)st.st_uid, sj->spec.profile ? sj->spec.profile : "-");
+	sj->state = SJ_QUEUED;
+	queue_insert(sj);
+	fs_queue(sj, ".req", request_record(sj), false, ack_written);
+}
+
+static void spool_scan(void)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if (S.spool_in_fd < 0 || S.stopping || S.draining)
+		return;
+	if ((fd = dup(S.spool_in_fd)) < 0)
+		return;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) && S.queued < S.conf->conf.serve.queue_max)
+		if (de->d_name[0] != '.')
+			spool_take(de->d_name);
+	closedir(d);
+	dispatch();
+}
+
+static void spool_event_cb(uv_fs_event_t *h, const char *name, int events, int status)
+{
+	(void)h;
+	(void)name;
+	(void)events;
+	if (status == 0)
+		spool_scan();
+}
+
+/* A directory of root's, made when missing, with exactly mode. */
+static int spool_dir(int parent, const char *name, mode_t mode, struct jr_err *err)
+{
+	struct stat st;
+	int fd;
+
+	if (mkdirat(parent, name, mode) < 0 && errno != EEXIST)
+		return jr_err_set(err, errno, "spool: create %s", name);
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return jr_err_set(err, errno, "spool: open %s", name);
+	if (fstat(fd, &st) < 0 || st.st_uid != 0 || fchmod(fd, mode) < 0) {
+		close(fd);
+		return jr_err_set(err, 0, "spool: %s is not root's", name);
+	}
+	return fd;
+}
+
+static int spool_setup(const char *path, struct jr_err *err)
+{
+	int base;
+
+	S.spool_in_fd = S.spool_active_fd = S.spool_results_fd = -1;
+	if (!path)
+		return 0;
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return jr_err_set(err, errno, "spool %s", path);
+	if (jr_cp_check_private_dir("spool", path, err) < 0)
+		return -EINVAL;
+	base = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (base < 0)
+		return jr_err_set(err, errno, "spool %s", path);
+	S.spool_in_fd = spool_dir(base, "incoming", 01733, err);
+	if (S.spool_in_fd >= 0)
+		S.spool_active_fd = spool_dir(base, "active", 0700, err);
+	if (S.spool_active_fd >= 0)
+		S.spool_results_fd = spool_dir(base, "results", 0755, err);
+	close(base);
+	if (S.spool_results_fd < 0)
+		return -EINVAL;
+	if (asprintf(&S.spool_in, "%s/incoming", path) < 0)
+		return jr_err_set(err, ENOMEM, "spool");
+	uv_fs_event_init(S.loop, &S.spool_watch);
+	if (uv_fs_event_start(&S.spool_watch, spool_event_cb, S.spool_in, 0) < 0)
+		return jr_err_set(err, 0, "spool: cannot watch %s", S.spool_in);
+	S.spool_watching = true;
+	return 0;
 }
 
 /* ---- start-up, restart, signals, exit ------------------------------------------------------ */
@@ -1617,6 +1833,10 @@ static void close_all(void)
 	int i;
 
 	stop_listening();
+	if (S.spool_watching) {
+		S.spool_watching = false;
+		uv_close((uv_handle_t *)&S.spool_watch, NULL);
+	}
 	for (c = S.conns; c; c = next) {
 		next = c->next;
 		/* the last replies: given a moment, never waited for long */
@@ -1791,6 +2011,15 @@ static void recover_one(const char *name)
 	v = json_object_get(o, "command");
 	for (i = 0; i < json_array_size(v); i++)
 		jr_strv_push(&sj->command, json_string_value(json_array_get(v, i)));
+	if ((v = json_object_get(o, "spool")) && json_is_string(v) && S.spool_active_fd >= 0 &&
+	    !strchr(json_string_value(v), '/') && (sj->spool_name = strdup(json_string_value(v)))) {
+		char active[NAME_MAX + 1];
+
+		snprintf(active, sizeof(active), "%s.%s", sj->id, sj->spool_name);
+		sj->fds[JR_SFD_ARCHIVE] = openat(S.spool_active_fd, active,
+						 O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		sj->restorable = sj->fds[JR_SFD_ARCHIVE] >= 0;
+	}
 	job_link(sj);
 	snprintf(path, sizeof(path), "%s.started", id);
 	if (!o) {
@@ -1975,7 +2204,12 @@ int jr_cmd_serve(int argc, char **argv)
 	uv_poll_init(&loop, &S.listen_poll, S.listen_fd);
 	uv_poll_start(&S.listen_poll, UV_READABLE, accept_cb);
 	S.listening = true;
+	if (spool_setup(S.conf->conf.serve.spool, &err) < 0) {
+		fprintf(stderr, "jobrun serve: %s\n", err.msg);
+		return 2;
+	}
 	recover();
+	spool_scan();
 	jr_info("listening on %s: %u slots, a queue of %u at most, config %s", S.socket_path,
 		S.slots, S.conf->conf.serve.queue_max,
 		S.conf->conf.file ? S.conf->conf.file : "(built in)");
