@@ -2,6 +2,7 @@
  * carried (parsed by the helper, never by root), admission, and its outputs afterwards. */
 #define _GNU_SOURCE
 #include "job.h"
+#include "unpack-proto.h"
 #include "callerpath.h"
 #include "helper.h"
 #include "log.h"
@@ -232,13 +233,13 @@ out:
 static int read_report(struct jr_job *job, json_t *rep, struct jr_jobreq *req, bool *have_req,
 		       struct jr_err *err)
 {
-	json_t *conf = json_object_get(rep, "job_conf");
+	json_t *conf = json_object_get(rep, JR_UR_JOB_CONF);
 	char *text;
 	int r;
 
-	if (!json_is_true(json_object_get(rep, "ok"))) {
-		const char *entry = json_string_value(json_object_get(rep, "entry"));
-		const char *why = json_string_value(json_object_get(rep, "reason"));
+	if (!json_is_true(json_object_get(rep, JR_UR_OK))) {
+		const char *entry = json_string_value(json_object_get(rep, JR_UR_ENTRY));
+		const char *why = json_string_value(json_object_get(rep, JR_UR_REASON));
 
 		why = why ? why : "?";
 		/* the job config's own error: "job.conf:4: ..." or "--job-conf:4: ..." */
@@ -253,10 +254,10 @@ static int read_report(struct jr_job *job, json_t *rep, struct jr_jobreq *req, b
 		return refuse(job, jr_err_set(err, 0, "archive refused: %s", why));
 	}
 	job->unpacked.done = job->spec->archive != NULL; /* a config alone unpacks nothing */
-	job->unpacked.entries = (uint64_t)json_integer_value(json_object_get(rep, "entries"));
-	job->unpacked.bytes = (uint64_t)json_integer_value(json_object_get(rep, "bytes"));
+	job->unpacked.entries = (uint64_t)json_integer_value(json_object_get(rep, JR_UR_ENTRIES));
+	job->unpacked.bytes = (uint64_t)json_integer_value(json_object_get(rep, JR_UR_BYTES));
 	job->unpacked.stripped_setid =
-		(uint64_t)json_integer_value(json_object_get(rep, "stripped_setid"));
+		(uint64_t)json_integer_value(json_object_get(rep, JR_UR_STRIPPED_SETID));
 	*have_req = json_is_object(conf);
 	if (!*have_req)
 		return 0;

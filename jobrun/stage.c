@@ -1,6 +1,7 @@
 /* stage.c - spawn jobrun-unpack. Between clone and execve: no malloc, only system calls. */
 #define _GNU_SOURCE
 #include "stage.h"
+#include "unpack-proto.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,19 +37,19 @@ static void drop_privileges(const struct child_args *a)
 
 	for (i = 0; i < a->st->cg->nv1; i++)
 		if (write(a->st->cg->v1_procs[i], "0", 1) != 1)
-			_exit(120);
+			_exit(JR_UNPACK_EXIT_CGROUP);
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	for (cap = 0; cap <= 63; cap++)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL)
 			break;
 	if (setgroups(0, NULL) < 0 || setresgid(a->st->gid, a->st->gid, a->st->gid) < 0 ||
 	    setresuid(a->st->uid, a->st->uid, a->st->uid) < 0)
-		_exit(121);
+		_exit(JR_UNPACK_EXIT_UID);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* the uid change cleared it */
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capset, &hdr, data) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &a->prog, 0, 0) < 0)
-		_exit(122);
+		_exit(JR_UNPACK_EXIT_PRIVS);
 }
 
 /* Not jobrun's oom_score_adj -1000 (run.c: protect_self): when the files do not fit in the
@@ -89,21 +90,22 @@ static __attribute__((noreturn)) void child(const struct child_args *a)
 	fds[3] = st->conf_fd;
 	for (i = 0; i < 4; i++)
 		if (fds[i] >= 0 && (fds[i] = fcntl(fds[i], F_DUPFD, 10)) < 0)
-			_exit(123);
+			_exit(JR_UNPACK_EXIT_FDS);
 	/* the helper's own fd too: a low one (3-5) would be overwritten by the dup2s below */
 	helper = fcntl(st->helper_fd, F_DUPFD_CLOEXEC, 10);
 	/* stdout is jobrun's result channel: not the untrusted helper's to write on */
-	if (helper < 0 || dup2(fds[0], 0) < 0 || dup2(fds[1], 3) < 0 || dup2(fds[2], 4) < 0 ||
-	    (fds[3] >= 0 && dup2(fds[3], 5) < 0) || (i = open("/dev/null", O_WRONLY)) < 0 ||
-	    dup2(i, 1) < 0)
-		_exit(123);
+	if (helper < 0 || dup2(fds[0], JR_UNPACK_FD_ARCHIVE) < 0 ||
+	    dup2(fds[1], JR_UNPACK_FD_WS) < 0 || dup2(fds[2], JR_UNPACK_FD_REPORT) < 0 ||
+	    (fds[3] >= 0 && dup2(fds[3], JR_UNPACK_FD_CONF) < 0) ||
+	    (i = open("/dev/null", O_WRONLY)) < 0 || dup2(i, 1) < 0)
+		_exit(JR_UNPACK_EXIT_FDS);
 	if (fds[3] < 0)
-		close(5);
-	close_range(6, ~0U, CLOSE_RANGE_CLOEXEC);
+		close(JR_UNPACK_FD_CONF);
+	close_range(JR_UNPACK_FD_FIRST_FREE, ~0U, CLOSE_RANGE_CLOEXEC);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	syscall(SYS_execveat, helper, "", a->argv, empty_env, AT_EMPTY_PATH);
-	_exit(124);
+	_exit(JR_UNPACK_EXIT_EXEC);
 }
 
 static int read_prog(int fd, struct sock_filter **buf, unsigned short *len, struct jr_err *err)
@@ -125,11 +127,11 @@ static int read_prog(int fd, struct sock_filter **buf, unsigned short *len, stru
 static const char *exit_reason(int code)
 {
 	switch (code) {
-	case 120: return "could not enter the job's cgroup";
-	case 121: return "could not take the job's uid";
-	case 122: return "could not drop privileges or load seccomp";
-	case 123: return "could not set up its file descriptors";
-	case 124: return "could not be executed";
+	case JR_UNPACK_EXIT_CGROUP: return "could not enter the job's cgroup";
+	case JR_UNPACK_EXIT_UID: return "could not take the job's uid";
+	case JR_UNPACK_EXIT_PRIVS: return "could not drop privileges or load seccomp";
+	case JR_UNPACK_EXIT_FDS: return "could not set up its file descriptors";
+	case JR_UNPACK_EXIT_EXEC: return "could not be executed";
 	default: return "said nothing";
 	}
 }

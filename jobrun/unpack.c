@@ -71,6 +71,7 @@
 #define _GNU_SOURCE
 #include "err.h"
 #include "extract.h"
+#include "unpack-proto.h"
 #include "pathcheck.h"
 #ifdef JR_UNPACK_PARSE_JOBCONF
 #include "jobreq.h"
@@ -91,10 +92,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define IN_FD     0
-#define WS_FD     3
-#define REPORT_FD 4
-#define CONF_FD   5
+#define IN_FD     JR_UNPACK_FD_ARCHIVE
+#define WS_FD     JR_UNPACK_FD_WS
+#define REPORT_FD JR_UNPACK_FD_REPORT
+#define CONF_FD   JR_UNPACK_FD_CONF
 #define CONF_MAX  65536  /* = JR_JOBCONF_MAX_BYTES (jobreq.h) */
 
 #define DEF_MAX_ENTRIES 100000
@@ -201,8 +202,8 @@ static json_t *text_or_null(const char *s)
 
 static json_t *refusal(const char *entry, const char *reason)
 {
-	return json_pack("{s:b, s:o, s:o}", "ok", 0, "entry", text_or_null(entry),
-			 "reason", text_or_null(reason));
+	return json_pack("{s:b, s:o, s:o}", JR_UR_OK, 0, JR_UR_ENTRY, text_or_null(entry),
+			 JR_UR_REASON, text_or_null(reason));
 }
 
 /* An internal error: a line on stderr, the report if fd 4 takes it, exit status 2. */
@@ -217,7 +218,7 @@ static int __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt,
 	dprintf(2, "jobrun-unpack: %s\n", msg);
 	snprintf(reason, sizeof(reason), "internal error: %s", msg);
 	emit(refusal(NULL, reason));
-	exit(2);
+	exit(JR_UNPACK_EXIT_INTERNAL);
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -383,7 +384,7 @@ int main(int argc, char **argv)
 	fl = fcntl(REPORT_FD, F_GETFL);
 	if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {
 		dprintf(2, "jobrun-unpack: fd 4 (the report) is not open for writing\n");
-		return 2;
+		return JR_UNPACK_EXIT_INTERNAL;
 	}
 	if (fcntl(CONF_FD, F_GETFD) >= 0) {
 		r = read_conf_fd(&conf_text, &conf_len);
@@ -393,8 +394,8 @@ int main(int argc, char **argv)
 			snprintf(reason, sizeof(reason), "the job config given to jobrun is larger "
 				 "than %d bytes", CONF_MAX);
 			if (emit(refusal(NULL, reason)) < 0)
-				return 2;
-			return 1;
+				return JR_UNPACK_EXIT_INTERNAL;
+			return JR_UNPACK_EXIT_REFUSED;
 		}
 		conf_from = "fd5";
 		conf_file = "--job-conf";
@@ -408,8 +409,8 @@ int main(int argc, char **argv)
 		fail("%s", err.msg);
 	if (r > 0) {
 		if (emit(refusal(res.has_entry ? res.entry : NULL, res.reason)) < 0)
-			return 2;
-		return 1;
+			return JR_UNPACK_EXIT_INTERNAL;
+		return JR_UNPACK_EXIT_REFUSED;
 	}
 	if (res.conf) {
 		conf_text = res.conf;
@@ -426,19 +427,19 @@ int main(int argc, char **argv)
 			fail("job config: out of memory");
 		if (r > 0) {
 			if (emit(refusal(conf_from[0] == 'a' ? conf_file : NULL, reason)) < 0)
-				return 2;
-			return 1;
+				return JR_UNPACK_EXIT_INTERNAL;
+			return JR_UNPACK_EXIT_REFUSED;
 		}
 	}
-	rep = json_pack("{s:b, s:I, s:I, s:I, s:o, s:o}", "ok", 1,
-			"entries", (json_int_t)res.entries, "bytes", (json_int_t)res.bytes,
-			"stripped_setid", (json_int_t)res.stripped_setid,
-			"job_conf", conf_json, "job_conf_from", text_or_null(conf_from));
+	rep = json_pack("{s:b, s:I, s:I, s:I, s:o, s:o}", JR_UR_OK, 1,
+			JR_UR_ENTRIES, (json_int_t)res.entries, JR_UR_BYTES, (json_int_t)res.bytes,
+			JR_UR_STRIPPED_SETID, (json_int_t)res.stripped_setid,
+			JR_UR_JOB_CONF, conf_json, JR_UR_JOB_CONF_FROM, text_or_null(conf_from));
 	free(conf_text);
 	jr_extract_result_free(&res);
 	if (emit(rep) < 0) {
 		dprintf(2, "jobrun-unpack: write the report on fd 4: %s\n", strerror(errno));
-		return 2;
+		return JR_UNPACK_EXIT_INTERNAL;
 	}
-	return 0;
+	return JR_UNPACK_EXIT_OK;
 }
