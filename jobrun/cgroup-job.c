@@ -267,20 +267,40 @@ static bool v1_all_empty(const struct jr_cgroup *cg)
 	return true;
 }
 
-int jr_cg_kill_wait(const struct jr_cgroup *cg, const struct jr_cg_host *h, int timeout_ms,
-		    struct jr_err *err)
+int jr_cg_kill_once(const struct jr_cgroup *cg, const struct jr_cg_host *h)
 {
-	char buf[256];
-	int waited = 0, c, left;
+	int c, left = -1;
 
 	/* the usual case: PID 1 is dead, and every process of its namespace with it */
 	if (v1_all_empty(cg))
-		return 0;
+		return -1;
+	for (c = 0; c < JR_CG_N; c++)
+		if (cg->dir[c] && jr_cg_ops_kill(cg->dir[c], h->ctrl[c].version) > 0)
+			left = c;
+	return left;
+}
+
+int jr_cg_busy_error(const struct jr_cgroup *cg, int left, int waited_ms, struct jr_err *err)
+{
+	char buf[256];
+	int c;
+
+	if (jr_cg_read_text(cg->dir[left], "cgroup.procs", buf, sizeof(buf)) < 0)
+		buf[0] = '\0';
+	for (c = 0; buf[c]; c++)
+		if (buf[c] == '\n')
+			buf[c] = ' ';
+	return jr_err_set(err, EBUSY, "cgroup %s still holds processes after %d ms: %s",
+			  cg->dir[left], waited_ms, buf);
+}
+
+int jr_cg_kill_wait(const struct jr_cgroup *cg, const struct jr_cg_host *h, int timeout_ms,
+		    struct jr_err *err)
+{
+	int waited = 0, left;
+
 	for (;;) {
-		left = -1;
-		for (c = 0; c < JR_CG_N; c++)
-			if (cg->dir[c] && jr_cg_ops_kill(cg->dir[c], h->ctrl[c].version) > 0)
-				left = c;
+		left = jr_cg_kill_once(cg, h);
 		if (left < 0)
 			return 0;
 		if (waited >= timeout_ms)
@@ -288,13 +308,7 @@ int jr_cg_kill_wait(const struct jr_cgroup *cg, const struct jr_cg_host *h, int 
 		sleep_ms(waited < 20 ? 1 : 10);
 		waited += waited < 20 ? 1 : 10;
 	}
-	if (jr_cg_read_text(cg->dir[left], "cgroup.procs", buf, sizeof(buf)) < 0)
-		buf[0] = '\0';
-	for (c = 0; buf[c]; c++)
-		if (buf[c] == '\n')
-			buf[c] = ' ';
-	return jr_err_set(err, EBUSY, "cgroup %s still holds processes after %d ms: %s",
-			  cg->dir[left], timeout_ms, buf);
+	return jr_cg_busy_error(cg, left, timeout_ms, err);
 }
 
 int jr_cg_destroy(struct jr_cgroup *cg, struct jr_err *err)

@@ -119,8 +119,14 @@ void jr_cg_read(const struct jr_cgroup *cg, const struct jr_cg_host *h, struct j
 /* CPU time used so far, in microseconds (exact total). */
 int jr_cg_cpu_usec(const struct jr_cgroup *cg, const struct jr_cg_host *h, uint64_t *usec);
 
-/* Kill everything in the cgroup and wait until it is empty, at most timeout_ms. Returns 0 when
- * empty, -EBUSY (with the pids left in err) otherwise. */
+/* Kill what is left in the cgroup: -1 when every directory is empty, else the index of a
+ * controller whose directory still holds processes (a caller that waits on its loop calls it
+ * again later; jr_cg_busy_error makes the message when it gives up). */
+int jr_cg_kill_once(const struct jr_cgroup *cg, const struct jr_cg_host *h);
+int jr_cg_busy_error(const struct jr_cgroup *cg, int left, int waited_ms, struct jr_err *err);
+
+/* Kill everything in the cgroup and wait (sleeping) until it is empty, at most timeout_ms: for
+ * callers without a loop. Returns 0 when empty, -EBUSY (with the pids left in err) otherwise. */
 int jr_cg_kill_wait(const struct jr_cgroup *cg, const struct jr_cg_host *h, int timeout_ms,
 		    struct jr_err *err);
 

@@ -440,7 +440,7 @@ static void read_status(struct jr_job *job)
 
 static void maybe_finish(struct jr_job *job)
 {
-	if (job->state == JR_JOB_DRAINING && job->out.eof && job->err.eof)
+	if (job->state == JR_JOB_DRAINING && job->settled && job->out.eof && job->err.eof)
 		finish(job);
 }
 
@@ -449,22 +449,18 @@ static void pump_eof_cb(struct jr_pump *p)
 	maybe_finish(p->data);
 }
 
-/* PID 1 is dead, so is its pid namespace. Make sure the cgroup is empty too (it holds
- * exactly the job's processes), then read the final counters and judge CPU and OOM. */
-static void settle_cgroup(struct jr_job *job)
+/* How long the cgroup may take to empty after PID 1 is gone (a process in an uninterruptible
+ * sleep), waited for on the loop: 1 ms steps, then 10 ms. */
+#define SETTLE_MS 2000
+
+/* The cgroup is empty (or given up on): read the final counters and judge CPU and OOM. */
+static void settle_read(struct jr_job *job)
 {
 	const struct jr_spec *spec = job->spec;
-	struct jr_err err;
 
+	job->settled = true;
 	if (!job->have_cg)
 		return;
-	jr_err_clear(&err);
-	if (jr_cg_kill_wait(&job->cg, job->cgh, 2000, &err) < 0) {
-		jr_error("job=%s %s", spec->id, err.msg);
-		job->cg_dirty = true;
-		job->outcome.internal_error = true;
-		snprintf(job->outcome.message, sizeof(job->outcome.message), "%s", err.msg);
-	}
 	jr_cg_read(&job->cg, job->cgh, &job->result.usage);
 	job->result.cg_version = job->cg.version;
 	/* the command's CPU time; unpacking's is reported apart (archive.unpack_cpu_seconds) */
@@ -476,6 +472,45 @@ static void settle_cgroup(struct jr_job *job)
 		job->outcome.timed_out_cpu = true;
 	jr_oom_classify(&job->result.usage, spec->cg.memory, &job->outcome.oom_own,
 			&job->outcome.oom_host);
+}
+
+static void settle_cb(uv_timer_t *t)
+{
+	struct jr_job *job = t->data;
+	struct jr_err err;
+	int left = jr_cg_kill_once(&job->cg, job->cgh);
+
+	if (left >= 0 && job->settle_waited_ms < SETTLE_MS) {
+		int step = job->settle_waited_ms < 20 ? 1 : 10;
+
+		job->settle_waited_ms += step;
+		uv_timer_start(&job->settle_timer, settle_cb, (uint64_t)step, 0);
+		return;
+	}
+	if (left >= 0) {
+		jr_err_clear(&err);
+		jr_cg_busy_error(&job->cg, left, job->settle_waited_ms, &err);
+		jr_error("job=%s %s", job->spec->id, err.msg);
+		job->cg_dirty = true;
+		job->outcome.internal_error = true;
+		snprintf(job->outcome.message, sizeof(job->outcome.message), "%s", err.msg);
+	}
+	settle_read(job);
+	maybe_finish(job);
+}
+
+/* PID 1 is dead, so is its pid namespace. Make sure the cgroup is empty too (it holds
+ * exactly the job's processes) before its counters are read: at once in the usual case,
+ * else on the loop (settle_cb), never by sleeping on it. */
+static void settle_cgroup(struct jr_job *job)
+{
+	if (job->have_cg && jr_cg_kill_once(&job->cg, job->cgh) >= 0) {
+		job->settle_timer.data = job;
+		job->settle_waited_ms = 1;
+		uv_timer_start(&job->settle_timer, settle_cb, 1, 0);
+		return;
+	}
+	settle_read(job);
 }
 
 /* After the job's PID 1 is dead, what its pipes still hold goes out within this time; a
@@ -742,6 +777,7 @@ void jr_job_start(struct jr_job *job, uv_loop_t *loop, struct jr_spec *spec,
 	uv_timer_init(loop, &job->timer);
 	job->timer.data = job;
 	uv_timer_init(loop, &job->cpu_timer);
+	uv_timer_init(loop, &job->settle_timer);
 	job->cpu_timer.data = job;
 	job->exit_poll.data = job;
 
@@ -820,6 +856,26 @@ static void release_cgroup(struct jr_job *job)
 	job->have_cg = false;
 }
 
+/* The workspace (its pages are the job's: before its cgroup goes), the cgroup, then the uid
+ * lease, which lets another job have the uid. Thread pool: syscalls on the job's own state. */
+static void teardown_work(uv_work_t *w)
+{
+	struct jr_job *job = w->data;
+
+	jr_job_unstage(job);
+	release_cgroup(job);
+	jr_uid_release(&job->lease);
+}
+
+static void teardown_done(uv_work_t *w, int status)
+{
+	struct jr_job *job = w->data;
+
+	(void)status;
+	if (job->released_cb)
+		job->released_cb(job);
+}
+
 static void closed_cb(uv_handle_t *h)
 {
 	struct jr_job *job = h->data;
@@ -831,13 +887,22 @@ static void closed_cb(uv_handle_t *h)
 	close_fd(&job->out_dest);
 	close_fd(&job->err_dest);
 	close_fd(&job->workdir_fd);
-	jr_job_unstage(job); /* the workspace's pages are the job's: before its cgroup goes */
-	release_cgroup(job);
-	jr_uid_release(&job->lease);
+	/* an output directory made for outputs that never came goes before the result names it */
+	close_fd(&job->out_dir_fd);
+	if (jr_cp_unmake(&job->out_dir_made)) {
+		free(job->spec->output_dir);
+		job->spec->output_dir = NULL;
+	}
 	jr_plan_free(&job->plan);
 	jr_strv_free(&job->init_argv);
 	job->state = JR_JOB_DONE;
+	job->teardown.data = job;
 	job->done_cb(job);
+	/* the result is out: what the job leaves on the host goes now, off the loop thread */
+	if (uv_queue_work(job->loop, &job->teardown, teardown_work, teardown_done) < 0) {
+		teardown_work(&job->teardown);
+		teardown_done(&job->teardown, 0);
+	}
 }
 
 static void close_handle(struct jr_job *job, uv_handle_t *h)
@@ -878,6 +943,7 @@ static void finish(struct jr_job *job)
 	/* close callbacks always run later, from the loop: counting here cannot race them */
 	close_handle(job, (uv_handle_t *)&job->timer); /* always initialised: closing >= 1 */
 	close_handle(job, (uv_handle_t *)&job->cpu_timer);
+	close_handle(job, (uv_handle_t *)&job->settle_timer);
 	close_handle(job, (uv_handle_t *)&job->exit_poll);
 	close_handle(job, (uv_handle_t *)&job->oom_watch);
 	job->closing += jr_job_stage_close(job, closed_cb);

@@ -91,6 +91,11 @@ struct jr_job {
 	uv_poll_t exit_poll;
 	uv_timer_t timer;      /* the wall-clock limit, or the deferred finish of a failed start */
 	uv_timer_t cpu_timer;  /* the CPU-time limit: fires when the budget could first run out */
+	uv_timer_t settle_timer; /* PID 1 is dead: waiting, on the loop, for its cgroup to empty */
+	int settle_waited_ms;
+	bool settled;          /* the cgroup is empty (or given up on) and its counters read */
+	uv_work_t teardown;    /* after done_cb: unmount, cgroup removal, lease (thread pool) */
+	jr_job_done_cb released_cb; /* optional: called when the teardown is over */
 	uv_fs_event_t oom_watch; /* v2: memory.events changes (OOM noticed as it happens) */
 	const struct jr_host *host;
 	const struct jr_cg_host *cgh;
@@ -114,7 +119,11 @@ struct jr_job {
 };
 
 /* Start the job. Always ends in exactly one done_cb (from the loop, never from inside this
- * call), whether the job ran or could not start; job->result then holds the verdict. */
+ * call), whether the job ran or could not start; job->result then holds the verdict. What
+ * the job leaves on the host (its workspace mount, its cgroups, its uid lease) is released
+ * after done_cb, in the thread pool, off the result's path: job (and its spec) must stay
+ * valid until then; job->released_cb, when set (by done_cb at the latest), is called on the
+ * loop when that is over. */
 void jr_job_start(struct jr_job *job, uv_loop_t *loop, struct jr_spec *spec,
 		  const struct jr_host *host, const struct jr_admit *admit, jr_job_done_cb done_cb);
 

@@ -94,6 +94,7 @@ struct sjob {
 	size_t nwait;
 	struct conn *ack;           /* a submit without wait: its reply once the request is on disk */
 	bool cancelled;
+	bool tearing;               /* its jr_job is still being released (job.h: released_cb) */
 	char *spool_name;           /* a job of the spool directory: its file's name in incoming/ */
 };
 
@@ -126,7 +127,7 @@ static struct server {
 	unsigned nconns;
 	struct sjob *jobs_head, *jobs_tail;
 	struct sjob *queue;
-	unsigned queued, busy, writing, done_kept, slots;
+	unsigned queued, busy, writing, tearing, done_kept, slots;
 	uint64_t seq;
 	bool draining, exit_when_idle, stopping, grace_over;
 	/* the spool directory (serve { spool }): incoming/, active/, results/ */
@@ -566,7 +567,7 @@ static void trim_done(void)
 
 	for (sj = S.jobs_head; sj && S.done_kept > keep; sj = next) {
 		next = sj->next;
-		if (sj->state == SJ_DONE && !sj->nwait) {
+		if (sj->state == SJ_DONE && !sj->nwait && !sj->tearing) {
 			job_unlink(sj);
 			job_free(sj);
 			S.done_kept--;
@@ -647,9 +648,26 @@ static char *result_text(struct jr_result *res, const struct jr_spec *spec)
 	return s;
 }
 
+/* What the job left on the host is gone: its jr_job can go. */
+static void job_released_cb(struct jr_job *job)
+{
+	struct sjob *sj = job->data;
+
+	sj->tearing = false;
+	S.tearing--;
+	free(sj->job);
+	sj->job = NULL;
+	trim_done();
+	maybe_exit();
+}
+
 static void job_done_cb(struct jr_job *job)
 {
 	struct sjob *sj = job->data;
+
+	job->released_cb = job_released_cb;
+	sj->tearing = true;
+	S.tearing++;
 
 	job->result.submitter = &sj->sub;
 	sj->verdict = job->result.verdict;
@@ -1873,7 +1891,7 @@ static void maybe_exit(void)
 
 	if (exiting || !(S.stopping || (S.draining && S.exit_when_idle)))
 		return;
-	if (S.busy || S.writing || (S.queued && !S.stopping))
+	if (S.busy || S.writing || S.tearing || (S.queued && !S.stopping))
 		return;
 	exiting = true;
 	jr_info("no job left: jobrun serve exits");
