@@ -459,3 +459,20 @@ void jr_cfgp_free(struct jr_cfgp *p)
 	p->seen = NULL;
 	p->nseen = p->capseen = 0;
 }
+
+void jr_cfgp_limit_opts(cfg_opt_t *opts)
+{
+	int k;
+
+	for (k = 0; k < JR_L_N; k++) {
+		cfg_opt_t o = CFG_STR_CB(jr_limit_defs[k].name, NULL, CFGF_NODEFAULT,
+					 jr_cfgp_value_cb);
+
+		opts[k] = o;
+	}
+	{
+		cfg_opt_t end = CFG_END();
+
+		opts[JR_L_N] = end;
+	}
+}

@@ -74,6 +74,10 @@ void jr_cfgp_free(struct jr_cfgp *p);
 /* libconfuse callbacks: CFG_STR_CB / CFG_STR_LIST_CB parse callback for every string option,
  * and validation callback of sections that may appear once. */
 int jr_cfgp_value_cb(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result);
+
+/* Fill opts (JR_L_N + 1 entries) with one string key a limit (jr_limit_defs), then CFG_END:
+ * the limits { } of a job config and the defaults { } and maxima { } of a profile. */
+void jr_cfgp_limit_opts(cfg_opt_t *opts);
 int jr_cfgp_section_cb(cfg_t *cfg, cfg_opt_t *opt);
 
 #endif

@@ -22,39 +22,12 @@
 
 /* ---- limit values --------------------------------------------------------------------- */
 
-enum kind { K_SIZE, K_DURATION, K_CPUS, K_COUNT };
-
-static const struct rule {
-	enum kind kind;
-	uint64_t min;      /* smallest value accepted */
-	uint64_t max;      /* largest value accepted; 0: any */
-	int unlimited_ok;  /* "unlimited" means something for this key */
-} rules[JR_L_N] = {
-	[JR_L_MEMORY] = { K_SIZE, 1ULL << 20, 0, 1 },
-	[JR_L_SWAP] = { K_SIZE, 0, 0, 1 },
-	[JR_L_CPUS] = { K_CPUS, 10, 1000000, 1 },
-	[JR_L_CPU_WEIGHT] = { K_COUNT, 1, 10000, 0 },
-	[JR_L_CPU_TIME] = { K_DURATION, 1, 0, 1 },
-	[JR_L_WALL_TIME] = { K_DURATION, 1, 0, 1 },
-	/* jobrun-init and the command: 1 would fail jobrun-init's fork (the kernel's
-	 * PID_MAX_LIMIT is the top) */
-	[JR_L_PIDS] = { K_COUNT, 2, 4194304, 1 },
-	[JR_L_DISK] = { K_SIZE, 64ULL << 10, 0, 0 },
-	[JR_L_OUTPUT] = { K_SIZE, 0, 0, 0 },
-	[JR_L_OPEN_FILES] = { K_COUNT, 4, 1048576, 0 },
-	/* io.max refuses 1 on some kernels ("&& val > 1" in tg_set_limit); the kernel keeps
-	 * IOPS in 32 bits, where 2^32 - 1 means no limit (v1 cuts a larger value to 32 bits) */
-	[JR_L_IO_RBPS] = { K_SIZE, 2, 0, 1 },
-	[JR_L_IO_WBPS] = { K_SIZE, 2, 0, 1 },
-	[JR_L_IO_RIOPS] = { K_COUNT, 2, 4294967294ULL, 1 },
-	[JR_L_IO_WIOPS] = { K_COUNT, 2, 4294967294ULL, 1 },
-};
-
+/* The limits themselves (kind, range, where they land): jr_limit_defs (jobreq.c). */
 static const char *const kind_example[] = {
-	[K_SIZE] = "is not a size (256M, 1.5G)",
-	[K_DURATION] = "is not a duration (1.5s, 500ms, 2m, 1h, 1d)",
-	[K_CPUS] = "is not a number of CPUs (0.5, 2; three decimals at most)",
-	[K_COUNT] = "is not a whole number (64)",
+	[JR_LK_SIZE] = "is not a size (256M, 1.5G)",
+	[JR_LK_DURATION] = "is not a duration (1.5s, 500ms, 2m, 1h, 1d)",
+	[JR_LK_CPUS] = "is not a number of CPUs (0.5, 2; three decimals at most)",
+	[JR_LK_COUNT] = "is not a whole number (64)",
 };
 
 static uint64_t ram_bytes(void)
@@ -90,10 +63,10 @@ static const char *format_value(enum jr_limit_key k, uint64_t v, char *buf, size
 		snprintf(buf, len, "unlimited");
 		return buf;
 	}
-	switch (rules[k].kind) {
-	case K_SIZE: return jr_format_size(v, buf, (unsigned)len);
-	case K_DURATION: return format_duration(v, buf, len);
-	case K_CPUS:
+	switch (jr_limit_defs[k].kind) {
+	case JR_LK_SIZE: return jr_format_size(v, buf, (unsigned)len);
+	case JR_LK_DURATION: return format_duration(v, buf, len);
+	case JR_LK_CPUS:
 		if (v % 1000 == 0)
 			snprintf(buf, len, "%llu", (unsigned long long)(v / 1000));
 		else if (v % 100 == 0)
@@ -106,7 +79,7 @@ static const char *format_value(enum jr_limit_key k, uint64_t v, char *buf, size
 			snprintf(buf, len, "%llu.%03llu", (unsigned long long)(v / 1000),
 				 (unsigned long long)(v % 1000));
 		return buf;
-	case K_COUNT:
+	case JR_LK_COUNT:
 		snprintf(buf, len, "%llu", (unsigned long long)v);
 		return buf;
 	}
@@ -136,7 +109,7 @@ static int parse_percent(const char *text, uint64_t *value)
 int jr_limit_parse(enum jr_limit_key k, const char *text, int flags, uint64_t *value,
 		   char *why, size_t whylen)
 {
-	const struct rule *ru;
+	const struct jr_limit_def *ru;
 	char b[32];
 	uint64_t v = 0;
 	int r;
@@ -145,7 +118,7 @@ int jr_limit_parse(enum jr_limit_key k, const char *text, int flags, uint64_t *v
 		snprintf(why, whylen, "is not a limit");
 		return -EINVAL;
 	}
-	ru = &rules[k];
+	ru = &jr_limit_defs[k];
 	if (!strcmp(text, "unlimited")) {
 		if (!ru->unlimited_ok && !(flags & JR_LIMIT_MAXIMUM)) {
 			snprintf(why, whylen, "cannot be unlimited (%s needs a value)",
@@ -159,7 +132,7 @@ int jr_limit_parse(enum jr_limit_key k, const char *text, int flags, uint64_t *v
 		snprintf(why, whylen, "is negative");
 		return -EINVAL;
 	}
-	if ((flags & JR_LIMIT_ADMIN) && ru->kind == K_SIZE && text[0] &&
+	if ((flags & JR_LIMIT_ADMIN) && ru->kind == JR_LK_SIZE && text[0] &&
 	    text[strlen(text) - 1] == '%') {
 		if (parse_percent(text, &v) < 0) {
 			snprintf(why, whylen, "is not a share of the host's RAM (1%% to 100%%)");
@@ -168,10 +141,10 @@ int jr_limit_parse(enum jr_limit_key k, const char *text, int flags, uint64_t *v
 		r = 0;
 	} else {
 		switch (ru->kind) {
-		case K_SIZE: r = jr_parse_size(text, &v); break;
-		case K_DURATION: r = jr_parse_duration(text, &v); break;
-		case K_CPUS: r = jr_parse_cpus(text, &v); break;
-		case K_COUNT: r = jr_parse_uint(text, &v); break;
+		case JR_LK_SIZE: r = jr_parse_size(text, &v); break;
+		case JR_LK_DURATION: r = jr_parse_duration(text, &v); break;
+		case JR_LK_CPUS: r = jr_parse_cpus(text, &v); break;
+		case JR_LK_COUNT: r = jr_parse_uint(text, &v); break;
 		default: r = -EINVAL; break;
 		}
 	}
@@ -254,7 +227,7 @@ static void probe_rlimits(struct jr_host_caps *h)
 	h->cpu_secs = rlimit_max(RLIMIT_CPU, cap);
 	h->nofile = rlimit_max(RLIMIT_NOFILE, false); /* never above fs.nr_open */
 	/* (at the most jobrun accepts already: no need to ask) */
-	if (cap && h->nofile < rules[JR_L_OPEN_FILES].max &&
+	if (cap && h->nofile < jr_limit_defs[JR_L_OPEN_FILES].max &&
 	    read_small("/proc/sys/fs/nr_open", buf, sizeof(buf)) == 0) {
 		buf[strcspn(buf, "\n")] = '\0';
 		if (jr_parse_uint(buf, &v) == 0 && v > h->nofile)
@@ -719,12 +692,7 @@ const struct jr_profile *jr_conf_profile(const struct jr_conf *conf, const char 
 
 static int profile_section_cb(cfg_t *cfg, cfg_opt_t *opt);
 
-static cfg_opt_t conf_limit_opts[] = {
-	STR("memory"), STR("swap"), STR("cpus"), STR("cpu_weight"), STR("cpu_time"),
-	STR("wall_time"), STR("pids"), STR("disk"), STR("output"), STR("open_files"),
-	STR("io_read_bps"), STR("io_write_bps"), STR("io_read_iops"), STR("io_write_iops"),
-	CFG_END(),
-};
+static cfg_opt_t conf_limit_opts[JR_L_N + 1]; /* jr_cfgp_limit_opts: from jr_limit_defs */
 
 static cfg_opt_t profile_opts[] = {
 	LIST("system_binds"),
@@ -1285,6 +1253,7 @@ int jr_conf_parse(const char *text, size_t len, const char *file, struct jr_conf
 	p.err = err;
 	p.check = conf_check_value;
 	p.max_list = 1024;
+	jr_cfgp_limit_opts(conf_limit_opts);
 	cfg = cfg_init(conf_opts, CFGF_NONE);
 	if (!cfg) {
 		r = jr_err_set(err, ENOMEM, "%s", file);
@@ -1412,50 +1381,34 @@ static const char *format_max(enum jr_limit_key k, const struct jr_limit *m, cha
 
 void jr_spec_set_limit(struct jr_spec *spec, enum jr_limit_key k, uint64_t v)
 {
-	uint64_t none = v == JR_LIMIT_UNLIMITED ? 0 : v; /* where 0 means "no limit" */
+	const struct jr_limit_def *d;
+	uint64_t *field;
 
-	switch (k) {
-	case JR_L_MEMORY: spec->cg.memory = none; break;
-	case JR_L_SWAP: spec->cg.swap = v == JR_LIMIT_UNLIMITED ? JR_UNLIMITED : v; break;
-	case JR_L_CPUS: spec->cg.cpus_milli = none; break;
-	case JR_L_CPU_WEIGHT: spec->cg.cpu_weight = v; break;
-	case JR_L_CPU_TIME: spec->cpu_time_usec = none; break;
-	case JR_L_WALL_TIME: spec->wall_usec = none; break;
-	case JR_L_PIDS: spec->cg.pids = none; break;
-	case JR_L_DISK: spec->disk_bytes = v; break;
-	case JR_L_OUTPUT: spec->output_limit = v; break;
-	case JR_L_OPEN_FILES: spec->open_files = v; break;
-	case JR_L_IO_RBPS: spec->cg.io_rbps = none; break;
-	case JR_L_IO_WBPS: spec->cg.io_wbps = none; break;
-	case JR_L_IO_RIOPS: spec->cg.io_riops = none; break;
-	case JR_L_IO_WIOPS: spec->cg.io_wiops = none; break;
-	case JR_L_N: break;
-	}
+	if ((unsigned)k >= JR_L_N)
+		return;
+	d = &jr_limit_defs[k];
+	field = (uint64_t *)((char *)spec + d->spec_offset);
+	if (v != JR_LIMIT_UNLIMITED || d->none == JR_LN_NEVER)
+		*field = v;
+	else
+		*field = d->none == JR_LN_MAX ? JR_UNLIMITED : 0;
 }
 
 /* The value spec holds for key k, as jr_limit_parse gives it (no limit: JR_LIMIT_UNLIMITED). */
 static uint64_t spec_get_limit(const struct jr_spec *spec, enum jr_limit_key k)
 {
-	uint64_t v = 0;
+	const struct jr_limit_def *d = &jr_limit_defs[k];
+	uint64_t v = *(const uint64_t *)((const char *)spec + d->spec_offset);
 
-	switch (k) {
-	case JR_L_MEMORY: v = spec->cg.memory; break;
-	case JR_L_SWAP: return spec->cg.swap == JR_UNLIMITED ? JR_LIMIT_UNLIMITED : spec->cg.swap;
-	case JR_L_CPUS: v = spec->cg.cpus_milli; break;
-	case JR_L_CPU_WEIGHT: return spec->cg.cpu_weight;
-	case JR_L_CPU_TIME: v = spec->cpu_time_usec; break;
-	case JR_L_WALL_TIME: v = spec->wall_usec; break;
-	case JR_L_PIDS: v = spec->cg.pids; break;
-	case JR_L_DISK: return spec->disk_bytes;
-	case JR_L_OUTPUT: return spec->output_limit;
-	case JR_L_OPEN_FILES: return spec->open_files;
-	case JR_L_IO_RBPS: v = spec->cg.io_rbps; break;
-	case JR_L_IO_WBPS: v = spec->cg.io_wbps; break;
-	case JR_L_IO_RIOPS: v = spec->cg.io_riops; break;
-	case JR_L_IO_WIOPS: v = spec->cg.io_wiops; break;
-	case JR_L_N: break;
+	switch (d->none) {
+	case JR_LN_ZERO:
+		return v ? v : JR_LIMIT_UNLIMITED;
+	case JR_LN_MAX:
+		return v == JR_UNLIMITED ? JR_LIMIT_UNLIMITED : v;
+	case JR_LN_NEVER:
+		break;
 	}
-	return v ? v : JR_LIMIT_UNLIMITED;
+	return v;
 }
 
 /* Where a merged limit came from, for a message about it: "job.conf:4", "command line",

@@ -18,12 +18,7 @@
 #define SEC_CB(name, opts, flags, cb) \
 	{ name, 0, CFGT_SEC, 0, 0, flags, opts, { 0, 0, cfg_false, 0, 0 }, 0, { 0 }, 0, cb, 0, 0, 0 }
 
-static cfg_opt_t limit_opts[] = {
-	STR("memory"), STR("swap"), STR("cpus"), STR("cpu_weight"), STR("cpu_time"),
-	STR("wall_time"), STR("pids"), STR("disk"), STR("output"), STR("open_files"),
-	STR("io_read_bps"), STR("io_write_bps"), STR("io_read_iops"), STR("io_write_iops"),
-	CFG_END(),
-};
+static cfg_opt_t limit_opts[JR_L_N + 1]; /* jr_cfgp_limit_opts: from jr_limit_defs */
 
 static cfg_opt_t job_opts[] = {
 	STR("profile"),
@@ -161,6 +156,7 @@ int jr_jobconf_parse(const char *text, size_t len, const char *file, struct jr_j
 	p.check = check_value;
 	p.data = &ctx;
 	p.max_list = JR_REQ_MAX_ARGS;
+	jr_cfgp_limit_opts(limit_opts);
 	cfg = cfg_init(job_opts, CFGF_NONE);
 	if (!cfg)
 		return jr_err_set(err, ENOMEM, "%s", ctx.file);

@@ -6,32 +6,51 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const limit_names[JR_L_N] = {
-	[JR_L_MEMORY] = "memory",
-	[JR_L_SWAP] = "swap",
-	[JR_L_CPUS] = "cpus",
-	[JR_L_CPU_WEIGHT] = "cpu_weight",
-	[JR_L_CPU_TIME] = "cpu_time",
-	[JR_L_WALL_TIME] = "wall_time",
-	[JR_L_PIDS] = "pids",
-	[JR_L_DISK] = "disk",
-	[JR_L_OUTPUT] = "output",
-	[JR_L_OPEN_FILES] = "open_files",
-	[JR_L_IO_RBPS] = "io_read_bps",
-	[JR_L_IO_WBPS] = "io_write_bps",
-	[JR_L_IO_RIOPS] = "io_read_iops",
-	[JR_L_IO_WIOPS] = "io_write_iops",
+#define SPEC(field) offsetof(struct jr_spec, field)
+
+const struct jr_limit_def jr_limit_defs[JR_L_N] = {
+	[JR_L_MEMORY] = { "memory", "memory", JR_LK_SIZE, 1ULL << 20, 0, 1, SPEC(cg.memory),
+			  JR_LN_ZERO },
+	[JR_L_SWAP] = { "swap", "swap", JR_LK_SIZE, 0, 0, 1, SPEC(cg.swap), JR_LN_MAX },
+	[JR_L_CPUS] = { "cpus", "cpus", JR_LK_CPUS, 10, 1000000, 1, SPEC(cg.cpus_milli),
+			JR_LN_ZERO },
+	[JR_L_CPU_WEIGHT] = { "cpu_weight", "cpu-weight", JR_LK_COUNT, 1, 10000, 0,
+			      SPEC(cg.cpu_weight), JR_LN_NEVER },
+	[JR_L_CPU_TIME] = { "cpu_time", "cpu-time", JR_LK_DURATION, 1, 0, 1, SPEC(cpu_time_usec),
+			    JR_LN_ZERO },
+	[JR_L_WALL_TIME] = { "wall_time", "wall-time", JR_LK_DURATION, 1, 0, 1, SPEC(wall_usec),
+			     JR_LN_ZERO },
+	/* jobrun-init and the command: 1 would fail jobrun-init's fork (the kernel's
+	 * PID_MAX_LIMIT is the top) */
+	[JR_L_PIDS] = { "pids", "pids", JR_LK_COUNT, 2, 4194304, 1, SPEC(cg.pids), JR_LN_ZERO },
+	[JR_L_DISK] = { "disk", "disk", JR_LK_SIZE, 64ULL << 10, 0, 0, SPEC(disk_bytes),
+			JR_LN_NEVER },
+	[JR_L_OUTPUT] = { "output", "output-limit", JR_LK_SIZE, 0, 0, 0, SPEC(output_limit),
+			  JR_LN_NEVER },
+	[JR_L_OPEN_FILES] = { "open_files", "open-files", JR_LK_COUNT, 4, 1048576, 0,
+			      SPEC(open_files), JR_LN_NEVER },
+	/* io.max refuses 1 on some kernels ("&& val > 1" in tg_set_limit); the kernel keeps
+	 * IOPS in 32 bits, where 2^32 - 1 means no limit (v1 cuts a larger value to 32 bits) */
+	[JR_L_IO_RBPS] = { "io_read_bps", "io-read-bps", JR_LK_SIZE, 2, 0, 1, SPEC(cg.io_rbps),
+			   JR_LN_ZERO },
+	[JR_L_IO_WBPS] = { "io_write_bps", "io-write-bps", JR_LK_SIZE, 2, 0, 1, SPEC(cg.io_wbps),
+			   JR_LN_ZERO },
+	[JR_L_IO_RIOPS] = { "io_read_iops", "io-read-iops", JR_LK_COUNT, 2, 4294967294ULL, 1,
+			    SPEC(cg.io_riops), JR_LN_ZERO },
+	[JR_L_IO_WIOPS] = { "io_write_iops", "io-write-iops", JR_LK_COUNT, 2, 4294967294ULL, 1,
+			    SPEC(cg.io_wiops), JR_LN_ZERO },
 };
 
 const char *jr_limit_name(enum jr_limit_key k)
 {
 	if ((unsigned)k >= JR_L_N)
 		return NULL;
-	return limit_names[k];
+	return jr_limit_defs[k].name;
 }
 
 int jr_limit_key(const char *name)
@@ -39,7 +58,17 @@ int jr_limit_key(const char *name)
 	int k;
 
 	for (k = 0; name && k < JR_L_N; k++)
-		if (!strcmp(name, limit_names[k]))
+		if (!strcmp(name, jr_limit_defs[k].name))
+			return k;
+	return -1;
+}
+
+int jr_limit_by_option(const char *option)
+{
+	int k;
+
+	for (k = 0; option && k < JR_L_N; k++)
+		if (!strcmp(option, jr_limit_defs[k].option))
 			return k;
 	return -1;
 }
@@ -308,7 +337,7 @@ static int check_utf8(const struct jr_jobreq *req, struct jr_err *err)
 
 	for (k = 0; k < JR_L_N; k++) {
 		v[4 + k] = &req->limits[k];
-		names[4 + k] = limit_names[k];
+		names[4 + k] = jr_limit_defs[k].name;
 	}
 	for (i = 0; i < 4 + JR_L_N; i++)
 		if (v[i]->value && !jr_is_utf8(v[i]->value))
@@ -382,12 +411,12 @@ int jr_jobreq_check(const struct jr_jobreq *req, struct jr_err *err)
 		if (!v->value)
 			continue;
 		if (!v->value[0])
-			return bad_value(err, req, v->line, limit_names[k], v->value, "is empty");
+			return bad_value(err, req, v->line, jr_limit_defs[k].name, v->value, "is empty");
 		if (strlen(v->value) > JR_REQ_MAX_LIMIT)
-			return bad_value(err, req, v->line, limit_names[k], v->value,
+			return bad_value(err, req, v->line, jr_limit_defs[k].name, v->value,
 					 "is longer than 64 bytes");
 		if (has_control(v->value))
-			return bad_value(err, req, v->line, limit_names[k], v->value,
+			return bad_value(err, req, v->line, jr_limit_defs[k].name, v->value,
 					 "has a control character");
 	}
 	return 0;
@@ -450,7 +479,7 @@ json_t *jr_jobreq_to_json(const struct jr_jobreq *req)
 				break;
 			}
 		}
-		r |= put_value(lim, limit_names[k], &req->limits[k]);
+		r |= put_value(lim, jr_limit_defs[k].name, &req->limits[k]);
 	}
 	if (r) {
 		json_decref(o);
@@ -595,7 +624,7 @@ static int from_object(const json_t *root, struct jr_jobreq *req, struct jr_err 
 
 				if (k < 0)
 					return jr_err_set(err, 0, "job request: unknown limit");
-				r = get_value(lv, limit_names[k], JR_REQ_MAX_LIMIT, &req->limits[k],
+				r = get_value(lv, jr_limit_defs[k].name, JR_REQ_MAX_LIMIT, &req->limits[k],
 					      err);
 				if (r < 0)
 					return r;

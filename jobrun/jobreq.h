@@ -35,12 +35,46 @@ enum jr_limit_key {
 	JR_L_N,
 };
 
+/* The limits, defined once (jobreq.c: jr_limit_defs): every layer reads this table, the
+ * command line (run.c: one option each), jobrun.conf and the job config (cfgparse.c: one key
+ * each), the parse and the merge (conf.c: kind, range, where the value lands in the spec),
+ * the supervisor's protocol (sproto.c). */
+enum jr_limit_kind {
+	JR_LK_SIZE,      /* bytes: 256M, 1.5G */
+	JR_LK_DURATION,  /* microseconds: 1.5s, 500ms */
+	JR_LK_CPUS,      /* thousandths of a CPU: 0.5, 2 */
+	JR_LK_COUNT,     /* a whole number */
+};
+
+/* How struct jr_spec stores "no limit" for a key. */
+enum jr_limit_none {
+	JR_LN_ZERO,      /* 0 */
+	JR_LN_MAX,       /* JR_UNLIMITED */
+	JR_LN_NEVER,     /* the key always has a value (disk, output, open files...) */
+};
+
+struct jr_limit_def {
+	const char *name;        /* config files, messages: "io_read_iops" */
+	const char *option;      /* the command line: "io-read-iops" (--io-read-iops) */
+	enum jr_limit_kind kind;
+	uint64_t min;            /* smallest value accepted */
+	uint64_t max;            /* largest value accepted; 0: any */
+	int unlimited_ok;        /* "unlimited" means something for this key */
+	size_t spec_offset;      /* the uint64_t in struct jr_spec that holds it */
+	enum jr_limit_none none;
+};
+
+extern const struct jr_limit_def jr_limit_defs[JR_L_N];
+
 /* The key's name in config files and messages ("memory", "cpu_time"...); NULL when k is out of
  * range. */
 const char *jr_limit_name(enum jr_limit_key k);
 
 /* The key named name, or -1. */
 int jr_limit_key(const char *name);
+
+/* The key whose command-line option is option (without "--"), or -1. */
+int jr_limit_by_option(const char *option);
 
 /* One requested value: NULL when not given. */
 struct jr_req_value {

@@ -21,42 +21,28 @@
 #include <unistd.h>
 
 enum {
-	OPT_DIR = 256, OPT_WALL, OPT_OUTPUT, OPT_DISK, OPT_STDIN, OPT_STDOUT, OPT_STDERR,
-	OPT_RESULT, OPT_ENV, OPT_HOSTNAME, OPT_NOFILE, OPT_STACK, OPT_FSIZE, OPT_RO_BIND,
-	OPT_UID_RANGE, OPT_RUNTIME_DIR, OPT_ID, OPT_MEMORY, OPT_SWAP, OPT_CPUS, OPT_CPU_WEIGHT,
-	OPT_CPUSET, OPT_CPU_TIME, OPT_PIDS, OPT_IO_RBPS, OPT_IO_WBPS, OPT_IO_RIOPS, OPT_IO_WIOPS,
+	OPT_DIR = 256, OPT_STDIN, OPT_STDOUT, OPT_STDERR, OPT_RESULT, OPT_ENV, OPT_HOSTNAME,
+	OPT_STACK, OPT_FSIZE, OPT_RO_BIND, OPT_UID_RANGE, OPT_RUNTIME_DIR, OPT_ID, OPT_CPUSET,
 	OPT_SCRATCH, OPT_CGROUP_PARENT, OPT_CONFIG, OPT_PROFILE, OPT_JOB_CONF, OPT_OUTPUT_DIR,
+	OPT_LIMIT = 512, /* + the limit's key: one option each, named by jr_limit_defs */
 };
 
-static const struct option options[] = {
+/* The options that are not limits; the limits' are added from jr_limit_defs (options()). */
+static const struct option fixed_options[] = {
 	{ "dir", required_argument, NULL, OPT_DIR },
-	{ "wall-time", required_argument, NULL, OPT_WALL },
-	{ "output-limit", required_argument, NULL, OPT_OUTPUT },
-	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "stdin", required_argument, NULL, OPT_STDIN },
 	{ "stdout", required_argument, NULL, OPT_STDOUT },
 	{ "stderr", required_argument, NULL, OPT_STDERR },
 	{ "result", required_argument, NULL, OPT_RESULT },
 	{ "env", required_argument, NULL, OPT_ENV },
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
-	{ "open-files", required_argument, NULL, OPT_NOFILE },
 	{ "stack", required_argument, NULL, OPT_STACK },
 	{ "file-size", required_argument, NULL, OPT_FSIZE },
 	{ "ro-bind", required_argument, NULL, OPT_RO_BIND },
 	{ "uid-range", required_argument, NULL, OPT_UID_RANGE },
 	{ "runtime-dir", required_argument, NULL, OPT_RUNTIME_DIR },
 	{ "id", required_argument, NULL, OPT_ID },
-	{ "memory", required_argument, NULL, OPT_MEMORY },
-	{ "swap", required_argument, NULL, OPT_SWAP },
-	{ "cpus", required_argument, NULL, OPT_CPUS },
-	{ "cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT },
 	{ "cpuset", required_argument, NULL, OPT_CPUSET },
-	{ "cpu-time", required_argument, NULL, OPT_CPU_TIME },
-	{ "pids", required_argument, NULL, OPT_PIDS },
-	{ "io-read-bps", required_argument, NULL, OPT_IO_RBPS },
-	{ "io-write-bps", required_argument, NULL, OPT_IO_WBPS },
-	{ "io-read-iops", required_argument, NULL, OPT_IO_RIOPS },
-	{ "io-write-iops", required_argument, NULL, OPT_IO_WIOPS },
 	{ "scratch", required_argument, NULL, OPT_SCRATCH },
 	{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
 	{ "config", required_argument, NULL, OPT_CONFIG },
@@ -65,8 +51,25 @@ static const struct option options[] = {
 	{ "output-dir", required_argument, NULL, OPT_OUTPUT_DIR },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
 };
+
+#define NFIXED (sizeof(fixed_options) / sizeof(fixed_options[0]))
+
+static const struct option *options(void)
+{
+	static struct option all[NFIXED + JR_L_N + 1];
+	int k;
+
+	if (!all[0].name) {
+		memcpy(all, fixed_options, sizeof(fixed_options));
+		for (k = 0; k < JR_L_N; k++) {
+			all[NFIXED + k].name = jr_limit_defs[k].option;
+			all[NFIXED + k].has_arg = required_argument;
+			all[NFIXED + k].val = OPT_LIMIT + k;
+		}
+	}
+	return all;
+}
 
 static const char usage[] =
 	"usage: jobrun run [OPTIONS] [--] COMMAND [ARGS...]\n"
@@ -277,9 +280,6 @@ static int parse_one(struct jr_spec *spec, int opt, const char *val, char **envi
 
 	switch (opt) {
 	case OPT_DIR: return caller_path(&spec->workdir, "dir", val, err);
-	case OPT_WALL: return parse_limit(spec, JR_L_WALL_TIME, "wall-time", val, err);
-	case OPT_OUTPUT: return parse_limit(spec, JR_L_OUTPUT, "output-limit", val, err);
-	case OPT_DISK: return parse_limit(spec, JR_L_DISK, "disk", val, err);
 	case OPT_STDIN: return set_str(&spec->stdin_path, val);
 	case OPT_STDOUT: return set_str(&spec->stdout_path, val);
 	case OPT_STDERR: return set_str(&spec->stderr_path, val);
@@ -289,7 +289,6 @@ static int parse_one(struct jr_spec *spec, int opt, const char *val, char **envi
 		if (!jr_valid_hostname(val))
 			return bad(err, "hostname", val, "a host name (letters, digits, '-', '.')");
 		return set_str(&spec->hostname, val);
-	case OPT_NOFILE: return parse_limit(spec, JR_L_OPEN_FILES, "open-files", val, err);
 	case OPT_STACK:
 		return parse_rlimit(&spec->stack_bytes, "stack", val, 65536,
 				    jr_host_caps(JR_HOST_RLIMITS)->stack, "RLIMIT_STACK", err);
@@ -312,17 +311,7 @@ static int parse_one(struct jr_spec *spec, int opt, const char *val, char **envi
 		if (!valid_id(val))
 			return bad(err, "id", val, "an id (letters, digits, '.', '_', '-'; 64 at most)");
 		return set_str(&spec->id, val);
-	case OPT_MEMORY: return parse_limit(spec, JR_L_MEMORY, "memory", val, err);
-	case OPT_SWAP: return parse_limit(spec, JR_L_SWAP, "swap", val, err);
-	case OPT_CPUS: return parse_limit(spec, JR_L_CPUS, "cpus", val, err);
-	case OPT_CPU_WEIGHT: return parse_limit(spec, JR_L_CPU_WEIGHT, "cpu-weight", val, err);
 	case OPT_CPUSET: return parse_cpuset(spec, val, err);
-	case OPT_CPU_TIME: return parse_limit(spec, JR_L_CPU_TIME, "cpu-time", val, err);
-	case OPT_PIDS: return parse_limit(spec, JR_L_PIDS, "pids", val, err);
-	case OPT_IO_RBPS: return parse_limit(spec, JR_L_IO_RBPS, "io-read-bps", val, err);
-	case OPT_IO_WBPS: return parse_limit(spec, JR_L_IO_WBPS, "io-write-bps", val, err);
-	case OPT_IO_RIOPS: return parse_limit(spec, JR_L_IO_RIOPS, "io-read-iops", val, err);
-	case OPT_IO_WIOPS: return parse_limit(spec, JR_L_IO_WIOPS, "io-write-iops", val, err);
 	case OPT_SCRATCH: return caller_path(&spec->scratch, "scratch", val, err);
 	case OPT_CONFIG:
 	case OPT_PROFILE:
@@ -336,7 +325,11 @@ static int parse_one(struct jr_spec *spec, int opt, const char *val, char **envi
 		if (val[0] != '/' || strstr(val, "..") || strlen(val) < 2)
 			return bad(err, "cgroup-parent", val, "an absolute cgroup path like /jobs");
 		return set_str(&spec->cgroup_parent, val);
-	default: return jr_err_set(err, 0, "unknown option");
+	default:
+		if (opt >= OPT_LIMIT && opt < OPT_LIMIT + JR_L_N)
+			return parse_limit(spec, (enum jr_limit_key)(opt - OPT_LIMIT),
+					   jr_limit_defs[opt - OPT_LIMIT].option, val, err);
+		return jr_err_set(err, 0, "unknown option");
 	}
 }
 
@@ -353,23 +346,7 @@ static int default_env(struct jr_spec *spec)
  * like a job config, within the profile's maxima. -1: not a limit. */
 static int limit_of(int opt)
 {
-	switch (opt) {
-	case OPT_WALL: return JR_L_WALL_TIME;
-	case OPT_OUTPUT: return JR_L_OUTPUT;
-	case OPT_DISK: return JR_L_DISK;
-	case OPT_NOFILE: return JR_L_OPEN_FILES;
-	case OPT_MEMORY: return JR_L_MEMORY;
-	case OPT_SWAP: return JR_L_SWAP;
-	case OPT_CPUS: return JR_L_CPUS;
-	case OPT_CPU_WEIGHT: return JR_L_CPU_WEIGHT;
-	case OPT_CPU_TIME: return JR_L_CPU_TIME;
-	case OPT_PIDS: return JR_L_PIDS;
-	case OPT_IO_RBPS: return JR_L_IO_RBPS;
-	case OPT_IO_WBPS: return JR_L_IO_WBPS;
-	case OPT_IO_RIOPS: return JR_L_IO_RIOPS;
-	case OPT_IO_WIOPS: return JR_L_IO_WIOPS;
-	default: return -1;
-	}
+	return opt >= OPT_LIMIT && opt < OPT_LIMIT + JR_L_N ? opt - OPT_LIMIT : -1;
 }
 
 static int record(struct jr_run_cli *cli, int opt, const char *val)
@@ -449,7 +426,7 @@ int jr_run_parse_cli(int argc, char **argv, struct jr_spec *spec, struct jr_run_
 		return jr_err_set(err, ENOMEM, "environment");
 	optind = 0; /* glibc, musl: start afresh, forgetting a half-read "-abc" of a last call */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+vh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+vh", options(), NULL)) != -1) {
 		if (opt == 'v') {
 			jr_log_set_level(JR_LOG_DEBUG);
 			continue;

@@ -29,16 +29,10 @@ static const struct {
 	enum jr_sopt_class cls;
 	bool root;
 } sopts[] = {
-	{ "profile", JR_SOPT_VALUE, false },    { "wall-time", JR_SOPT_VALUE, false },
-	{ "output-limit", JR_SOPT_VALUE, false }, { "disk", JR_SOPT_VALUE, false },
-	{ "env", JR_SOPT_LIST, false },         { "hostname", JR_SOPT_VALUE, false },
-	{ "open-files", JR_SOPT_VALUE, false }, { "stack", JR_SOPT_VALUE, false },
-	{ "file-size", JR_SOPT_VALUE, false },  { "memory", JR_SOPT_VALUE, false },
-	{ "swap", JR_SOPT_VALUE, false },       { "cpus", JR_SOPT_VALUE, false },
-	{ "cpu-weight", JR_SOPT_VALUE, false }, { "cpuset", JR_SOPT_VALUE, false },
-	{ "cpu-time", JR_SOPT_VALUE, false },   { "pids", JR_SOPT_VALUE, false },
-	{ "io-read-bps", JR_SOPT_VALUE, false }, { "io-write-bps", JR_SOPT_VALUE, false },
-	{ "io-read-iops", JR_SOPT_VALUE, false }, { "io-write-iops", JR_SOPT_VALUE, false },
+	/* and every limit (jr_limit_defs: memory, wall-time, pids...), one value each */
+	{ "profile", JR_SOPT_VALUE, false },    { "env", JR_SOPT_LIST, false },
+	{ "hostname", JR_SOPT_VALUE, false },   { "stack", JR_SOPT_VALUE, false },
+	{ "file-size", JR_SOPT_VALUE, false },  { "cpuset", JR_SOPT_VALUE, false },
 	{ "ro-bind", JR_SOPT_LIST, true },      { "scratch", JR_SOPT_VALUE, true },
 	{ "cgroup-parent", JR_SOPT_VALUE, true },
 };
@@ -47,6 +41,8 @@ enum jr_sopt_class jr_sopt_class(const char *name, bool root)
 {
 	size_t i;
 
+	if (jr_limit_by_option(name) >= 0)
+		return JR_SOPT_VALUE;
 	for (i = 0; i < NELEM(sopts); i++)
 		if (!strcmp(sopts[i].name, name))
 			return !sopts[i].root || root ? sopts[i].cls : JR_SOPT_NO;

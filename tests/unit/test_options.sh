@@ -1,5 +1,6 @@
 #!/bin/sh
-# test_options - jobrun/run.c's options[] is the one definition of `jobrun run`'s long options.
+# test_options - jobrun/run.c's fixed_options[] and the option column of jobreq.c's
+# jr_limit_defs[] (one option a limit) are the one definition of `jobrun run`'s long options.
 # Every one of them must be in the bash completion (packaging/bash-completion/jobrun: in its list
 # of options, and, when it takes a value, in the case that completes the value) and be an item
 # of the man page's OPTIONS section (packaging/man/jobrun.1), a row of README's options table and
@@ -9,6 +10,7 @@
 set -u
 src=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 run_c=$src/jobrun/run.c
+jobreq_c=$src/jobrun/jobreq.c
 comp=$src/packaging/bash-completion/jobrun
 man=$src/packaging/man/jobrun.1
 n=0
@@ -42,18 +44,21 @@ extra() { # TEXT ALSO
 	done
 }
 
-for f in "$run_c" "$comp" "$man"; do
+for f in "$run_c" "$jobreq_c" "$comp" "$man"; do
 	if [ ! -r "$f" ]; then
 		echo "Bail out! $f is missing"
 		exit 1
 	fi
 done
 
-# options[]: the lines `{ "name", required_argument|no_argument, NULL, ... },`
-table=$(sed -n '/^static const struct option options\[\] = {/,/^};/p' "$run_c")
-opts=$(printf '%s\n' "$table" | sed -n 's/^[[:space:]]*{ "\([a-z][a-z0-9-]*\)",.*/\1/p' | tr '\n' ' ')
-valued=$(printf '%s\n' "$table" |
-	sed -n 's/^[[:space:]]*{ "\([a-z][a-z0-9-]*\)", required_argument,.*/\1/p' | tr '\n' ' ')
+# fixed_options[]: the lines `{ "name", required_argument|no_argument, NULL, ... },`;
+# jr_limit_defs[]: the lines `[JR_L_X] = { "name", "option", ...` (every limit takes a value)
+table=$(sed -n '/^static const struct option fixed_options\[\] = {/,/^};/p' "$run_c")
+limits=$(sed -n '/^const struct jr_limit_def jr_limit_defs\[JR_L_N\] = {/,/^};/p' "$jobreq_c" |
+	sed -n 's/^[[:space:]]*\[JR_L_[A-Z_]*\] = { "[a-z_]*", "\([a-z][a-z0-9-]*\)",.*/\1/p' | tr '\n' ' ')
+opts="$(printf '%s\n' "$table" | sed -n 's/^[[:space:]]*{ "\([a-z][a-z0-9-]*\)",.*/\1/p' | tr '\n' ' ')$limits"
+valued="$(printf '%s\n' "$table" |
+	sed -n 's/^[[:space:]]*{ "\([a-z][a-z0-9-]*\)", required_argument,.*/\1/p' | tr '\n' ' ')$limits"
 count=$(echo $opts | wc -w)
 [ "$count" -ge 30 ] && [ -n "$valued" ]
 ok $? "run.c's options[] read: $count long options" "got: '$opts'"
