@@ -349,25 +349,89 @@ static int limit_of(int opt)
 	return opt >= OPT_LIMIT && opt < OPT_LIMIT + JR_L_N ? opt - OPT_LIMIT : -1;
 }
 
-static int record(struct jr_run_cli *cli, int opt, const char *val)
+static int dup_into(char **dst, const char *val)
+{
+	char *t = val ? strdup(val) : NULL;
+
+	if (val && !t)
+		return -ENOMEM;
+	free(*dst);
+	*dst = t;
+	return 0;
+}
+
+/* What the command line asked for, kept apart from spec (which the merge of the layers
+ * rewrites): the admission merges these again, never parsing argv a second time. Called after
+ * parse_one accepted the option, so spec holds its parsed value. */
+static int record(struct jr_run_cli *cli, int opt, const char *val, const struct jr_spec *spec,
+		  char **environ_)
 {
 	struct jr_req_value *v = NULL;
+	size_t i, nlen;
 	int k;
 
 	if (!cli)
 		return 0;
-	if (opt == OPT_CONFIG)
+	switch (opt) {
+	case OPT_CONFIG:
 		return set_str(&cli->config, val);
-	if (opt == OPT_PROFILE)
+	case OPT_PROFILE:
 		v = &cli->req.profile;
-	else if ((k = limit_of(opt)) >= 0)
-		v = &cli->req.limits[k];
+		break;
+	case OPT_HOSTNAME:
+		return dup_into(&cli->hostname, spec->hostname);
+	case OPT_RUNTIME_DIR:
+		return dup_into(&cli->runtime_dir, spec->runtime_dir);
+	case OPT_CGROUP_PARENT:
+		return dup_into(&cli->cgroup_parent, spec->cgroup_parent);
+	case OPT_STDIN:
+		return dup_into(&cli->stdin_path, spec->stdin_path);
+	case OPT_UID_RANGE:
+		cli->uid_range = true;
+		cli->uid_base = spec->uid_base;
+		cli->uid_count = spec->uid_count;
+		return 0;
+	case OPT_RO_BIND:
+		return jr_strv_push(&cli->ro_binds, val);
+	case OPT_ENV:
+		if (strchr(val, '='))
+			return jr_strv_push(&cli->req.env, val);
+		nlen = strlen(val); /* NAME alone: jobrun's value, when it has one */
+		for (i = 0; environ_ && environ_[i]; i++)
+			if (!strncmp(environ_[i], val, nlen) && environ_[i][nlen] == '=')
+				return jr_strv_push(&cli->req.env, environ_[i]);
+		return 0;
+	default:
+		if ((k = limit_of(opt)) >= 0)
+			v = &cli->req.limits[k];
+		break;
+	}
 	if (!v)
 		return 0;
 	free(v->value);
 	v->value = strdup(val);
 	v->line = 0;
 	return v->value ? 0 : -ENOMEM;
+}
+
+/* After the merge (jr_conf_apply, which sets the conf's host values): the command line's. */
+static int apply_host_options(const struct jr_run_cli *cli, struct jr_spec *spec)
+{
+	size_t i;
+
+	if ((cli->hostname && dup_into(&spec->hostname, cli->hostname) < 0) ||
+	    (cli->runtime_dir && dup_into(&spec->runtime_dir, cli->runtime_dir) < 0) ||
+	    (cli->cgroup_parent && dup_into(&spec->cgroup_parent, cli->cgroup_parent) < 0) ||
+	    (cli->stdin_path && dup_into(&spec->stdin_path, cli->stdin_path) < 0))
+		return -ENOMEM;
+	if (cli->uid_range) {
+		spec->uid_base = cli->uid_base;
+		spec->uid_count = cli->uid_count;
+	}
+	for (i = 0; i < cli->ro_binds.n; i++)
+		if (jr_strv_push(&spec->sys_binds, cli->ro_binds.v[i]) < 0)
+			return -ENOMEM;
+	return 0;
 }
 
 static int is_archive_name(const char *s)
@@ -443,7 +507,7 @@ int jr_run_parse_cli(int argc, char **argv, struct jr_spec *spec, struct jr_run_
 		}
 		r = parse_one(spec, opt, optarg, environ_, err);
 		if (r == 0)
-			r = record(cli, opt, optarg);
+			r = record(cli, opt, optarg, spec, environ_);
 		if (r < 0)
 			return r == -ENOMEM ? jr_err_set(err, ENOMEM, "options") : r;
 	}
@@ -473,6 +537,11 @@ int jr_run_parse(int argc, char **argv, struct jr_spec *spec, char **environ_,
 void jr_run_cli_free(struct jr_run_cli *cli)
 {
 	free(cli->config);
+	free(cli->hostname);
+	free(cli->runtime_dir);
+	free(cli->cgroup_parent);
+	free(cli->stdin_path);
+	jr_strv_free(&cli->ro_binds);
 	jr_jobreq_free(&cli->req);
 	memset(cli, 0, sizeof(*cli));
 }
@@ -609,11 +678,8 @@ static int admit_cb(void *data, const struct jr_jobreq *req, struct jr_spec *spe
 	spec->max_entries = extra.max_entries;
 	spec->max_name = extra.max_name;
 	jr_job_extra_free(&extra);
-	r = jr_run_parse_cli(ad->argc, ad->argv, spec, NULL, ad->environ_, err);
-	if (r < 0)
-		return r;
-	if (ad->fixup && (r = ad->fixup(ad, spec, err)) < 0)
-		return r;
+	if (apply_host_options(&ad->cli, spec) < 0)
+		return jr_err_set(err, ENOMEM, "options");
 	if (spec->outputs.n && !spec->output_dir &&
 	    asprintf(&spec->output_dir, "%s/%s", ad->conf->state_dir, spec->id) < 0)
 		return jr_err_set(err, ENOMEM, "output directory");

@@ -19,7 +19,14 @@ int jr_run_parse(int argc, char **argv, struct jr_spec *spec, char **environ_,
  * the profile's maxima. */
 struct jr_run_cli {
 	char *config;
-	struct jr_jobreq req;
+	struct jr_jobreq req;      /* the profile, the limits, the command, --env NAME=VALUE */
+	/* the host options, which win over jobrun.conf's (applied after the merge) */
+	char *hostname, *runtime_dir, *cgroup_parent;
+	char *stdin_path;          /* --stdin: a host file (a job config's stdin is inside /job) */
+	bool uid_range;
+	uid_t uid_base;
+	unsigned uid_count;
+	struct jr_strv ro_binds;
 };
 
 /* jr_run_parse, also recording cli (may be NULL). A command after the options replaces
@@ -41,9 +48,6 @@ struct jr_admission {
 	char **environ_;            /* for --env NAME (NULL: none) */
 	const struct jr_conf *conf;
 	struct jr_run_cli cli;
-	/* called after every merge (serve: what the client gave as descriptors) */
-	int (*fixup)(struct jr_admission *ad, struct jr_spec *spec, struct jr_err *err);
-	void *data;
 	bool placeholder;   /* spec->argv holds a stand-in until the job config names one */
 	bool admitted;      /* admit_cb ran once already */
 };
