@@ -920,10 +920,36 @@ static void close_pump(struct jr_job *job, struct jr_pump *p)
 	job->closing += jr_pump_close(p, closed_cb);
 }
 
-/* The one finish path: decide, then release everything; done_cb when the last handle closed. */
+static void finish_decide(struct jr_job *job);
+
+static void collect_work(uv_work_t *w)
+{
+	jr_job_collect(w->data);
+}
+
+static void collect_done(uv_work_t *w, int status)
+{
+	(void)status;
+	finish_decide(w->data);
+}
+
+/* The one finish path: the outputs (copied off the loop thread: up to 30 s of file work),
+ * decide, then release everything; done_cb when the last handle closed. */
 static void finish(struct jr_job *job)
 {
-	jr_job_collect(job);
+	if (job->state == JR_JOB_COLLECTING || job->state >= JR_JOB_CLOSING)
+		return;
+	job->state = JR_JOB_COLLECTING;
+	job->teardown.data = job;
+	if (job->ws_fd >= 0 && job->out_dir_fd >= 0 && job->spec->outputs.n && job->pid > 0 &&
+	    uv_queue_work(job->loop, &job->teardown, collect_work, collect_done) == 0)
+		return;
+	jr_job_collect(job); /* nothing to copy (or no thread to do it) */
+	finish_decide(job);
+}
+
+static void finish_decide(struct jr_job *job)
+{
 	job->result.outputs = &job->outputs;
 	job->result.unpacked = &job->unpacked;
 	job->result.uid = job->lease.uid;

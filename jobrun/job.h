@@ -41,6 +41,7 @@ enum jr_job_state {
 	JR_JOB_STAGING,   /* the unpack helper runs (a tarball job), watched on the loop */
 	JR_JOB_RUNNING,   /* PID 1 alive */
 	JR_JOB_DRAINING,  /* PID 1 gone, output pipes still open */
+	JR_JOB_COLLECTING, /* its outputs are copied (thread pool) */
 	JR_JOB_CLOSING,   /* handles closing */
 	JR_JOB_DONE,
 };
