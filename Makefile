@@ -93,9 +93,11 @@ LIB_SRCS    := err.c log.c units.c spec.c plan.c child.c seccomp.c uidpool.c res
                job.c run.c proto.c acct.c cgroup.c cgroup-v1.c cgroup-v2.c cgroup-job.c check.c scratch.c quota.c helper.c workspace.c collect.c stage.c \
                jobreq.c cfgparse.c jobconf.c conf.c job-stage.c cgroup-update.c pathcheck.c callerpath.c
 LIB_SRCS    += serve.c sproto.c client.c
+LIB_SRCS    += sweep.c
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS  := test_units test_result test_run_parse test_plan test_pump test_acct test_cgroup \
-               test_jobreq test_conf test_pathcheck test_collect test_callerpath test_options
+               test_jobreq test_conf test_pathcheck test_collect test_callerpath test_options \
+               test_sweep
 UNIT_BINS   := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 .PHONY: all deps demo check check-unit check-root check-vm asan bench fuzz install clean help FORCE

@@ -1,12 +1,16 @@
 /* check.c - `jobrun check`: report jobrun's helper programs (found, trusted, and running),
  * the host's cgroup layout per controller, namespaces, seccomp, swap, delegation,
  * favordynmods and pivot_root; exit 1 when jobrun cannot run jobs or enforce its limits here,
- * 0 otherwise. Every line is "name: value" so scripts can grep it. */
+ * 0 otherwise. Every line is "name: value" so scripts can grep it.
+ * `jobrun check --clean`: remove what killed jobruns left behind (sweep.h), a line each. */
 #define _GNU_SOURCE
 #include "check.h"
+#include "callerpath.h"
 #include "cgroup.h"
+#include "conf.h"
 #include "helper.h"
 #include "spec.h"
+#include "sweep.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -268,17 +272,109 @@ static void check_helpers(void)
 	}
 }
 
+/* ---- jobrun check --clean ---- */
+
+static int clean_left;
+
+static void clean_found(void *data, const struct jr_sweep_report *r)
+{
+	char who[160];
+	size_t i;
+
+	(void)data;
+	snprintf(who, sizeof(who), "uid slot %u, job %s of jobrun pid %ld (dead)", r->slot,
+		 r->job[0] ? r->job : "?", r->pid);
+	if (!r->nlines)
+		printf("clean: %s: nothing of it was left; its record is cleared\n", who);
+	for (i = 0; i < r->nlines; i++)
+		printf("clean: %s: %s\n", who, r->lines[i]);
+	if (!r->complete)
+		clean_left++;
+}
+
+/* Every free lease of the runtime dir with a record: what it names is removed. Exit 1 when
+ * something could not be (its slot stays quarantined), 2 on errors, else 0. */
+static int check_clean(const char *runtime_dir, const char *config)
+{
+	struct jr_conf conf;
+	struct jr_err err;
+	bool have_conf = false;
+	const char *dir = runtime_dir;
+	int n, status = 2;
+
+	jr_err_clear(&err);
+	if (!dir) { /* the admin's jobrun.conf says where, else /run/jobrun */
+		if (jr_conf_load(config, &conf, &err) < 0) {
+			fprintf(stderr, "jobrun check: %s\n", err.msg);
+			return 2;
+		}
+		have_conf = true;
+		dir = conf.runtime_dir;
+	}
+	/* paths below it are used by name: no job may be able to touch any part of it */
+	if (access(dir, F_OK) == 0 && jr_cp_check_private_dir("--runtime-dir", dir, &err) < 0) {
+		fprintf(stderr, "jobrun check: %s\n", err.msg);
+		goto out;
+	}
+	n = jr_sweep_all(dir, clean_found, NULL, &err);
+	if (n < 0) {
+		fprintf(stderr, "jobrun check: %s\n", err.msg);
+		goto out;
+	}
+	if (n == 0)
+		printf("clean: nothing left behind\n");
+	fflush(stdout);
+	status = clean_left ? 1 : 0;
+out:
+	if (have_conf)
+		jr_conf_free(&conf);
+	return status;
+}
+
+static const char check_usage[] =
+	"usage: jobrun check [--clean [--runtime-dir DIR] [--config FILE]]\n";
+
 int jr_cmd_check(int argc, char **argv)
 {
-	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "usage: jobrun check\n");
+	const char *runtime_dir = NULL, *config = NULL;
+	bool clean = false;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--clean")) {
+			clean = true;
+		} else if (!strcmp(argv[i], "--runtime-dir") && i + 1 < argc) {
+			runtime_dir = argv[++i];
+		} else if (!strncmp(argv[i], "--runtime-dir=", 14)) {
+			runtime_dir = argv[i] + 14;
+		} else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			config = argv[++i];
+		} else if (!strncmp(argv[i], "--config=", 9)) {
+			config = argv[i] + 9;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(check_usage, stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "jobrun check: unknown option '%s'\n%s", argv[i], check_usage);
+			return 2;
+		}
+	}
+	if (!clean && (runtime_dir || config)) {
+		fprintf(stderr, "jobrun check: --runtime-dir and --config go with --clean\n%s",
+			check_usage);
+		return 2;
+	}
+	if (runtime_dir && runtime_dir[0] != '/') {
+		fprintf(stderr, "jobrun check: --runtime-dir: '%s' is not an absolute path\n",
+			runtime_dir);
 		return 2;
 	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "jobrun check: run it as root, as jobrun runs\n");
 		return 2;
 	}
+	if (clean)
+		return check_clean(runtime_dir, config);
 	check_helpers();
 	check_namespaces();
 	check_seccomp();

@@ -300,6 +300,10 @@ int jr_job_stage_start(struct jr_job *job, void (*done)(struct jr_job *job),
 	char job_dir[4096];
 	int r;
 
+	/* the lease records the workspace before it is mounted (sweep.h) */
+	snprintf(job_dir, sizeof(job_dir), "%s/ws/%u", spec->runtime_dir, job->lease.slot);
+	jr_uid_lease_note(&job->lease, "ws", job_dir);
+	jr_uid_lease_flush(&job->lease);
 	job->ws = jr_ws_create(spec->runtime_dir, job->lease.slot, job->admit->stage_bytes,
 			       job->lease.uid, job->lease.uid, err);
 	if (!job->ws)

@@ -9,6 +9,7 @@
 #include "quota.h"
 #include "scratch.h"
 #include "seccomp.h"
+#include "sweep.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -237,6 +238,7 @@ static int prepare_cgroup(struct jr_job *job, struct jr_err *err)
 	if (r < 0)
 		return r;
 	job->have_cg = true;
+	jr_sweep_note_cgroup(&job->lease, &job->cg); /* the lease records it (one pwrite) */
 	return check_cgroup(job, err);
 }
 
@@ -335,10 +337,12 @@ static int prepare_early(struct jr_job *job, struct jr_err *err)
 	r = jr_uid_acquire(spec->runtime_dir, spec->uid_base, spec->uid_count, &job->lease, err);
 	if (r < 0)
 		return r;
+	jr_uid_lease_note(&job->lease, "job", spec->id);
 	if (spec->scratch) {
 		r = make_scratch(job, err);
 		if (r < 0)
 			return r;
+		jr_uid_lease_note(&job->lease, "scratch", job->scratch_dir);
 	}
 	return prepare_cgroup(job, err);
 }

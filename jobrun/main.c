@@ -22,6 +22,9 @@ static const char usage[] =
 	"                             ask jobrun serve (`jobrun status --help`)\n"
 	"  check                      jobrun's helpers and what this host offers; exit 1 if\n"
 	"                             jobs cannot run or their limits cannot be enforced\n"
+	"  check --clean [--runtime-dir DIR]\n"
+	"                             remove what killed jobruns left behind (their jobs'\n"
+	"                             processes, cgroups, workspace mounts), a line each\n"
 	"  version, -V, --version     print the version\n"
 	"  help, -h, --help           this text\n"
 	"`jobrun run --help` lists the options of run; man jobrun has them all.\n";
