@@ -124,7 +124,7 @@ if kill_bg plain "$U1" 1; then
 	is "$RC" 0 "jobrun check --clean exits 0"
 	like "$CLEAN" "^clean: uid slot 0, job plain of jobrun pid [0-9]+ \(dead\): killed 1 process left in the job's cgroups" \
 		"it says what it killed, naming the slot, the job and the dead jobrun"
-	n=$(printf '%s\n' "$CLEAN" | grep -c ': removed cgroup /sys/fs/cgroup/.*/jobrun/job-'"$U1"'$')
+	n=$(printf '%s\n' "$CLEAN" | grep -Ec ': removed cgroup /sys/fs/cgroup/(.*/)?jobrun/job-'"$U1"'$')
 	is "$n" "$(echo "$before" | sed 's/^cgroups=\([0-9]*\).*/\1/')" "one line per cgroup removed ($n)"
 	check "the process left in the job's cgroups was killed" wait_for $((5 * SLOW)) sp_gone
 	is "$(state "$U1" 0)" "cgroups=0 record=0 ws=0" "afterwards: no job cgroup in any hierarchy, the record empty"
@@ -251,7 +251,7 @@ if kill_bg old "$U3" 1; then
 	if wait_for $((10 * SLOW)) running "$((U3 + 1))" "$((U3 + 2))" "$U3" "$((U3 + 1))" 1; then
 		clean
 		is "$RC" 0 "jobrun check --clean exits 0"
-		like "$CLEAN" "left alone: cgroup /sys/fs/cgroup/.*/jobrun/job-$U3 is not the job's" \
+		like "$CLEAN" "left alone: cgroup /sys/fs/cgroup/(.*/)?jobrun/job-$U3 is not the job's" \
 			"the cgroups of that name are another job's now: left alone, and it says so"
 		unlike "$CLEAN" "removed cgroup|killed" "nothing is removed or killed"
 		isnt "$(uid_procs "$U3" "$((U3 + 1))")" "" "the other runtime dir's job still runs"
