@@ -342,7 +342,7 @@ static int prepare_early(struct jr_job *job, struct jr_err *err)
 		r = make_scratch(job, err);
 		if (r < 0)
 			return r;
-		jr_uid_lease_note(&job->lease, "scratch", job->scratch_dir);
+		jr_sweep_note_scratch(&job->lease, job->scratch_fd);
 	}
 	return prepare_cgroup(job, err);
 }

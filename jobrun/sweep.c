@@ -264,6 +264,20 @@ void jr_sweep_note_cgroup(struct jr_uid_lease *lease, const struct jr_cgroup *cg
 	jr_uid_lease_flush(lease);
 }
 
+void jr_sweep_note_scratch(struct jr_uid_lease *lease, int scratch_fd)
+{
+	char fdpath[64], path[PATH_MAX];
+	ssize_t n;
+
+	/* the kernel's absolute path of it: --scratch may have been given relative */
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", scratch_fd);
+	n = readlink(fdpath, path, sizeof(path) - 1);
+	if (n <= 0 || path[0] != '/')
+		return;
+	path[n] = '\0';
+	jr_uid_lease_note(lease, "scratch", path);
+}
+
 /* ---- the report ---------------------------------------------------------------------------- */
 
 void jr_sweep_report_init(struct jr_sweep_report *r, unsigned slot)

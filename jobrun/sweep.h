@@ -85,6 +85,8 @@ int jr_sweep_all(const char *runtime_dir,
  * in the lease, then write the record (jr_uid_lease_flush). */
 struct jr_uid_lease;
 void jr_sweep_note_cgroup(struct jr_uid_lease *lease, const struct jr_cgroup *cg);
+/* Record the job's scratch directory (open at scratch_fd) by its absolute path, in memory. */
+void jr_sweep_note_scratch(struct jr_uid_lease *lease, int scratch_fd);
 
 /* ---- the record, parsed and checked (pure; for the unit tests too) ---- */
 struct jr_lease_rec {

@@ -183,6 +183,47 @@ else
 	skip "kill -9 of a job with daemons" "the job did not start: $(head -c 300 "$T/daemons.err")"
 fi
 
+# ---------------------------------------------------------------- --scratch: its directory, its quota
+# On a file system with user quotas (lib.sh's quota_fs), given as a relative path.
+QFS=$T/quotafs
+uid_quota() { # UID: "USED SOFT HARD ISOFT IHARD" of its repquota entry, nothing when none
+	repquota -n -u "$QFS" 2>/dev/null | awk -v u="#$1" '$1 == u { print $3, $4, $5, $(NF - 1), $NF }'
+}
+if quota_fs "$QFS" >"$T/quota_fs.why" 2>&1; then
+	mkdir -m 0755 "$QFS/scratch"
+	fresh
+	cd "$QFS" || exit 1
+	bg scratch "$RT" "$U1" 1 --dir "$W" --scratch scratch --disk 4M -- /bin/sh -c \
+		'/job/probe write /scratch/mark hello; exec /job/probe sleep 1000'
+	cd "$T" || exit 1
+	if kill_bg scratch "$U1" 1; then
+		before=$(state "$U1" 0)
+		sd=$QFS/scratch/jobrun-scratch-0
+		check "kill -9 of a --scratch job leaves its scratch directory ($before)" test -d "$sd"
+		like "$(cat "$RT/uids/0")" "(^|$(printf '\n'))scratch $sd($(printf '\n')|\$)" \
+			"the record names it by its absolute path (--scratch was relative)"
+		command -v repquota >/dev/null && q_before=$(uid_quota "$U1")
+		clean
+		is "$RC" 0 "jobrun check --clean exits 0"
+		like "$CLEAN" "job scratch of jobrun pid [0-9]+ \(dead\): removed the scratch directory $sd" \
+			"it removes the scratch directory"
+		like "$CLEAN" "cleared the user quota of uid $U1 on $QFS/scratch" "it clears the uid's quota"
+		is "$(ls -A "$QFS/scratch")" "" "the scratch directory is gone"
+		if command -v repquota >/dev/null; then
+			like "$q_before" "^[0-9]+ 4096 4096 2048 2048$" "(before: the uid had its quota: $q_before)"
+			is "$(uid_quota "$U1")" "" "the uid has no quota entry left"
+		else
+			skip "the uid has no quota entry left" "repquota is not installed (the quota package)"
+		fi
+		is "$(state "$U1" 0)" "cgroups=0 record=0 ws=0" "afterwards: no job cgroup, the record empty"
+		wait_for $((5 * SLOW)) gone "$U1" "$((U1 + 2))"
+	else
+		skip "kill -9 of a --scratch job" "the job did not start: $(head -c 300 "$T/scratch.err")"
+	fi
+else
+	skip "kill -9 of a --scratch job" "no file system with user quotas: $(head -c 300 "$T/quota_fs.why")"
+fi
+
 # ---------------------------------------------------------------- the next job of the slot sweeps
 bg again "$RT" "$U1" 1 "$T/tar/job.tar.gz"
 if kill_bg again "$U1" 1; then
