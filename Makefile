@@ -246,6 +246,7 @@ asan:
 
 bench: all
 	@sh bench/run.sh $(BUILD)
+	@sh bench/serve.sh $(BUILD)
 
 # jobrun runs its helpers only from a directory of root's that only root can write (helper.h):
 # install as root, or have the package make them root's.
