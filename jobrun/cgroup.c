@@ -53,8 +53,18 @@ int jr_cg_write(const char *dir, const char *name, const char *fmt, ...)
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, buf, (size_t)n) != n)
-		r = -errno;
+	/* memory.limit_in_bytes may reclaim before it returns: a signal (a tracer's) can
+	 * interrupt it, and the write is then simply made again */
+	for (;;) {
+		ssize_t w = write(fd, buf, (size_t)n);
+
+		if (w == n)
+			break;
+		if (w < 0 && errno == EINTR)
+			continue;
+		r = w < 0 ? -errno : -EIO;
+		break;
+	}
 	close(fd);
 	return r;
 }

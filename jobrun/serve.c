@@ -12,6 +12,7 @@
 #include "log.h"
 #include "run.h"
 #include "sproto.h"
+#include "sweep.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -148,6 +149,7 @@ static void conn_send(struct conn *c, char *line);
 static void dispatch(void);
 static void maybe_exit(void);
 static void spool_scan(void);
+static void recover_requests(void);
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
@@ -2059,7 +2061,29 @@ static void recover_one(const char *name)
 	json_decref(o);
 }
 
+/* What a killed supervisor's jobs left (cgroups, processes, workspace mounts, uid leases):
+ * removed before any job runs; each removal is logged. */
+static void sweep_found(void *data, const struct jr_sweep_report *r)
+{
+	(void)data;
+	jr_sweep_log(r);
+}
+
 static void recover(void)
+{
+	struct jr_err err;
+	int n;
+
+	jr_err_clear(&err);
+	n = jr_sweep_all(S.conf->conf.runtime_dir, sweep_found, NULL, &err);
+	if (n < 0)
+		jr_error("sweep of %s: %s", S.conf->conf.runtime_dir, err.msg);
+	else if (n > 0)
+		jr_info("swept what %d killed job(s) left in %s", n, S.conf->conf.runtime_dir);
+	recover_requests();
+}
+
+static void recover_requests(void)
 {
 	DIR *d;
 	struct dirent *de;
