@@ -226,11 +226,58 @@ static int child_entry(void *arg)
  * either process, no TLB shootdowns (a fork of a resident supervisor cost ~25% of a trivial
  * job's CPU in page faults and IPIs, measured with perf). The child touches nothing but its
  * stack and the kernel: no malloc, no locks, no errno read by the parent meanwhile. */
+static void *child_stack(int *e);
+
 static pid_t spawn_vm(const struct jr_launch *l, int *pidfd, int *e)
 {
-	static void *stack;
+	void *stack = child_stack(e);
 	int pfd = -1;
 	pid_t pid;
+
+	if (!stack)
+		return -1;
+	pid = clone(child_entry, (char *)stack + CHILD_STACK,
+		    NS_FLAGS | CLONE_PIDFD | CLONE_VM | CLONE_VFORK | SIGCHLD, (void *)l, &pfd);
+	*e = errno;
+	if (pid > 0)
+		*pidfd = pfd;
+	return pid;
+}
+
+#if defined(__x86_64__)
+static __attribute__((noreturn, used)) void child_main_entry(const struct jr_launch *l)
+{
+	child_main(l);
+}
+
+/* clone3 with CLONE_VM | CLONE_VFORK (cgroup v2: CLONE_INTO_CGROUP needs clone3, which glibc
+ * does not wrap): the child starts on its own stack right after the syscall instruction, so it
+ * must not return through any C frame: it calls child_main_entry at once. */
+static long clone3_vm(struct clone_args *args, const struct jr_launch *l)
+{
+	register long rax __asm__("rax") = SYS_clone3;
+	register long rdi __asm__("rdi") = (long)args;
+	register long rsi __asm__("rsi") = (long)sizeof(*args);
+	register long rdx __asm__("rdx") = (long)l;
+
+	__asm__ volatile("syscall\n\t"
+			 "test %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "xor %%ebp, %%ebp\n\t"
+			 "mov %%rdx, %%rdi\n\t"
+			 "call child_main_entry\n\t"
+			 "hlt\n"
+			 "1:"
+			 : "+r"(rax)
+			 : "r"(rdi), "r"(rsi), "r"(rdx)
+			 : "rcx", "r11", "memory");
+	return rax;
+}
+#endif
+
+static void *child_stack(int *e)
+{
+	static void *stack;
 
 	if (!stack) {
 		stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
@@ -238,15 +285,9 @@ static pid_t spawn_vm(const struct jr_launch *l, int *pidfd, int *e)
 		if (stack == MAP_FAILED) {
 			stack = NULL;
 			*e = errno;
-			return -1;
 		}
 	}
-	pid = clone(child_entry, (char *)stack + CHILD_STACK,
-		    NS_FLAGS | CLONE_PIDFD | CLONE_VM | CLONE_VFORK | SIGCHLD, (void *)l, &pfd);
-	*e = errno;
-	if (pid > 0)
-		*pidfd = pfd;
-	return pid;
+	return stack;
 }
 
 pid_t jr_child_spawn(const struct jr_launch *l, int *pidfd, struct jr_err *err)
@@ -275,10 +316,24 @@ pid_t jr_child_spawn(const struct jr_launch *l, int *pidfd, struct jr_err *err)
 	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+#if defined(__x86_64__)
+	args.flags |= CLONE_VM | CLONE_VFORK; /* as spawn_vm, on a stack of its own */
+	args.stack = (uint64_t)(uintptr_t)child_stack(&e);
+	args.stack_size = CHILD_STACK;
+	if (!args.stack) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return jr_err_set(err, e, "clone3 into new namespaces: a stack");
+	}
+	pid = clone3_vm(&args, l);
+	e = pid < 0 ? (int)-pid : 0;
+	if (pid < 0)
+		pid = -1;
+#else
 	pid = syscall(SYS_clone3, &args, sizeof(args));
 	if (pid == 0)
 		child_main(l);
 	e = errno;
+#endif
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0)
 		return jr_err_set(err, e, "clone3 into new namespaces");
