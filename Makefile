@@ -102,7 +102,7 @@ UNIT_BINS   := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 .PHONY: all deps demo check check-unit check-root check-vm asan bench fuzz install clean help FORCE
 
-all: $(BUILD)/jobrun $(BUILD)/jobrun-init $(BUILD)/jobrun-unpack $(BUILD)/probe $(BUILD)/manyjobs
+all: $(BUILD)/jobrun $(BUILD)/jobrun-init $(BUILD)/jobrun-unpack $(BUILD)/probe $(BUILD)/manyjobs $(BUILD)/serveclient
 
 help:
 	@echo "make            build $(BUILD)/jobrun, jobrun-init, jobrun-unpack and the probe"
@@ -190,6 +190,10 @@ fuzz: $(FUZZ_BINS)
 $(BUILD)/manyjobs: tests/helpers/manyjobs.c $(LIB_OBJS) | $(BUILD)
 	@mkdir -p $(BUILD)/tests
 	$(call say,CCLD,$@)$(CC) $(CFLAGS_JR) -Ijobrun -o $@ $< $(LIB_OBJS) $(LDFLAGS_JR) $(JR_LIBS)
+
+# a raw client of jobrun serve's socket: bad requests, descriptors, idle connections (85-serve.sh)
+$(BUILD)/serveclient: tests/helpers/serveclient.c | $(BUILD)
+	$(call say,CCLD,$@)$(CC) $(CFLAGS_ST) -Wno-missing-prototypes -o $@ $< $(LDFLAGS_ST)
 
 $(BUILD)/probe: tests/helpers/probe.c | $(BUILD)
 	$(call say,CCLD,$@)$(CC) $(CFLAGS_ST) -Wno-missing-prototypes -o $@ $< $(LDFLAGS_ST) -lpthread
