@@ -27,10 +27,13 @@ export JOBRUN_SOCKET=$SOCK
 # the jobs' uids (and jobrun-init's): the file's private range, in its own runtime dir
 JLO=$PRIV_BASE
 JHI=$PRIV_END
-# clients that are not root: UA (nobody) and UB may submit grader jobs; UC is no client
+# clients that are not root: UA (nobody) and UB may submit grader jobs; UC is no client; UD
+# may, through its supplementary group GD only (no user or group of the host has these ids)
 UA=65534
-UB=$((4000000 + $$ % 100000))
+UB=$((4000000 + ($$ % 100000) * 4))
 UC=$((UB + 1))
+UD=$((UB + 2))
+GD=$((UB + 3))
 SERVE_PID=
 SERVE_PIDS=
 SERVE_LOG=
@@ -57,6 +60,7 @@ serve {
 	grace = "3s"
 	client graders {
 		users = {"$UA", "$UB"}
+		groups = {"$GD"}
 		profiles = {"grader"}
 	}
 	$extra
@@ -512,7 +516,7 @@ stop_serve TERM
 
 # ---------------------------------------------------------------- 4. SIGTERM's grace, SIGHUP
 start_serve --slots 2
-GA=jr85-ga-$$ GB=jr85-gb-$$ GC=jr85-gc-$$ GD=jr85-gd-$$
+GA=jr85-ga-$$ GB=jr85-gb-$$ GC=jr85-gc-$$ GD_=jr85-gd-$$ GE=jr85-ge-$$
 jc submit --wait --id "$GA" -- sh -c 'sleep 1.5; exit 3' >"$T/ga.json" 2>"$T/ga.err" &
 PA=$!
 jc submit --wait --id "$GB" -- sleep 60 >"$T/gb.json" 2>"$T/gb.err" &
@@ -521,10 +525,14 @@ wait_state "$GA" running
 wait_state "$GB" running
 jc submit --wait --id "$GC" -- sh -c 'echo gc-ran' >"$T/gc.json" 2>"$T/gc.err" &
 PC=$!
-jc submit --wait --id "$GD" --stdin "$T/in.txt" -- cat >"$T/gd.json" 2>"$T/gd.err" &
+jc submit --wait --id "$GD_" --stdin "$T/in.txt" -- cat >"$T/gd.json" 2>"$T/gd.err" &
 PD=$!
+# a queued job of a user allowed through a supplementary group only
+setpriv --reuid="$UD" --regid="$UD" --groups="$GD" timeout -k 2 "$CT" "$JOBRUN" submit --id "$GE" -- sh -c 'echo ge-ran' >/dev/null 2>"$T/ge.err"
+is "$?" 0 "(a user allowed through a supplementary group submits a job)"
 wait_state "$GC" queued
-wait_state "$GD" queued
+wait_state "$GD_" queued
+wait_state "$GE" queued
 stop_serve TERM
 wait "$PA"
 RA=$?
@@ -555,6 +563,14 @@ start_serve --slots 2
 jc wait "$GC" >"$T/gc.json" 2>/dev/null
 is "$? $(res_of "$T/gc.json" .verdict) $(cat "$JOBS/$GC.stdout" 2>&1)" "0 OK gc-ran" \
 	"the job left queued by SIGTERM ran when the supervisor started again"
+jc wait "$GE" >"$T/ge.json" 2>/dev/null
+got="$? $(res_of "$T/ge.json" '"\(.verdict) \(.submitter.uid)"') $(cat "$JOBS/$GE.stdout" 2>&1)"
+if [ "$got" = "0 OK $UD ge-ran" ]; then
+	ok "... and so did the one of the user allowed through a supplementary group"
+else
+	not_ok "... and so did the one of the user allowed through a supplementary group" \
+		"got:  '$got'" "want: '0 OK $UD ge-ran'" "its message: $(res_of "$T/ge.json" .message)"
+fi
 out=$(jc submit --wait --wall-time 2m -- true 2>&1)
 like "$? $out" "^2 .*wall_time = 2m is above the grader profile's maximum 1m" \
 	"a limit above the profile's maximum (1m) is refused at submit: exit 2, no result"
@@ -602,6 +618,12 @@ stop_serve TERM
 is "$SERVE_RC" 0 "(stopped: exit 0)"
 
 # ---------------------------------------------------------------- 5. who may do what
+# serve { client NAME { } ... }: one section per kind of client, each with its own profiles
+sed 's/^serve {$/serve {\n\tclient others { users = {"12345"} profiles = {"hpc"} }/' "$CONF" >"$T/two-clients.conf"
+chmod 0644 "$T/two-clients.conf"
+out=$(timeout -k 2 "$CT" "$JOBRUN" run --config "$T/two-clients.conf" --uid-range "$PRIV_BASE:$PRIV_COUNT" \
+	--runtime-dir "$RT" --result /dev/null -- true 2>&1)
+is "$? $out" "0 " "a jobrun.conf with two client sections (graders, others) is accepted"
 write_conf 5m 'keep_results = "2"'
 start_serve --slots 2
 printf 'secret\n' >"$T/root-only.txt"
@@ -620,6 +642,11 @@ like "$out" "may not use jobrun serve.* EOF $" "... and the raw connection gets 
 as_uid "$UA" "$JOBRUN" submit --wait -- sh -c 'exit 0' >"$T/ua.json" 2>/dev/null
 is "$? $(res_of "$T/ua.json" '"\(.verdict) \(.submitter.uid) \(.submitter.gid) \(.profile)"')" "0 OK $UA $UA grader" \
 	"a client section's user: submit works; the result names the real submitter (uid $UA) and the profile"
+mkdir -p "$T/ua-dir"
+chmod 0777 "$T/ua-dir"
+as_uid "$UA" "$JOBRUN" submit --wait --stdout "$T/ua-dir/out" -- sh -c 'echo ua-line' >/dev/null 2>&1
+is "$? $(cat "$T/ua-dir/out" 2>&1) $(stat -c %u "$T/ua-dir/out" 2>&1)" "0 ua-line $UA" \
+	"a user's --stdout: a file the client made with its own rights, the job's output in it"
 out=$(as_uid "$UA" "$JOBRUN" submit --wait --profile hpc -- true 2>&1)
 like "$? $out" "^2 .*uid $UA may not submit jobs of the profile hpc" "... --profile hpc, not in its profiles: refused, exit 2"
 jc submit --wait --profile hpc -- true >"$T/root-hpc.json" 2>/dev/null
