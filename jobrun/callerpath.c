@@ -36,6 +36,13 @@ bool jr_cp_dir_trusted(int dirfd)
 }
 
 /* "/dev/stdout", "/dev/fd/3", "/proc/self/fd/1": the caller's own descriptor, or -1. */
+static int stdio_fd(const char *path);
+
+bool jr_cp_is_own_fd(const char *path)
+{
+	return path && stdio_fd(path) >= 0;
+}
+
 static int stdio_fd(const char *path)
 {
 	static const char *const prefixes[] = { "/dev/fd/", "/proc/self/fd/" };

@@ -61,6 +61,9 @@ int jr_cp_bind_source(const char *opt, const char *path, int *fd, struct stat *s
  * sticky), so that no job can replace any part of it. 0 or -errno with err set. */
 int jr_cp_check_private_dir(const char *opt, const char *path, struct jr_err *err);
 
+/* Does path name the caller's own descriptor ("/dev/stdin", "/dev/fd/N", ...)? */
+bool jr_cp_is_own_fd(const char *path);
+
 /* "a regular file", "a FIFO", ... for messages. */
 const char *jr_cp_type_name(mode_t m);
 

@@ -713,6 +713,8 @@ static cfg_opt_t client_opts[] = {
 	CFG_END(),
 };
 
+static int client_section_cb(cfg_t *cfg, cfg_opt_t *opt);
+
 static cfg_opt_t serve_opts[] = {
 	STR("socket"),
 	STR("spool"),
@@ -721,7 +723,7 @@ static cfg_opt_t serve_opts[] = {
 	STR("grace"),
 	STR("keep_results"),
 	SEC_CB("client", client_opts,
-	       CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES | CFGF_NODEFAULT, jr_cfgp_section_cb),
+	       CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES | CFGF_NODEFAULT, client_section_cb),
 	CFG_END(),
 };
 
@@ -752,6 +754,21 @@ static int profile_section_cb(cfg_t *cfg, cfg_opt_t *opt)
 
 	if (why)
 		return jr_cfgp_fail(conf_parse, cfg->line, "profile %s: the name %s",
+				    jr_quote_value(title, q, sizeof(q)), why);
+	return 0;
+}
+
+/* client NAME { }: one section a name, any number of names. */
+static int client_section_cb(cfg_t *cfg, cfg_opt_t *opt)
+{
+	unsigned n = cfg_opt_size(opt);
+	cfg_t *sec = n ? cfg_opt_getnsec(opt, n - 1) : NULL;
+	const char *title = sec ? cfg_title(sec) : NULL;
+	const char *why = jr_check_profile_name(title);
+	char q[96];
+
+	if (why)
+		return jr_cfgp_fail(conf_parse, cfg->line, "serve: client %s: the name %s",
 				    jr_quote_value(title, q, sizeof(q)), why);
 	return 0;
 }

@@ -31,7 +31,8 @@ static int refuse(struct jr_job *job, int r)
 }
 
 /* A file of the caller's that root reads for the job: resolved by callerpath.h's rule, and a
- * regular file (a FIFO would block the unpack helper, a device would be read forever). */
+ * regular file (a FIFO would block the unpack helper, a device would be read forever), unless
+ * it is the caller's own descriptor (/dev/fd/N: a pipe of its own, like "-" for stdin). */
 static int open_regular(const char *opt, const char *path, struct jr_err *err)
 {
 	struct stat st;
@@ -39,7 +40,8 @@ static int open_regular(const char *opt, const char *path, struct jr_err *err)
 
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode) ||
+	    (!S_ISREG(st.st_mode) && !jr_cp_is_own_fd(path))) {
 		close(fd);
 		return jr_err_set(err, EINVAL, "%s '%s' is not a regular file", opt, path);
 	}

@@ -22,6 +22,15 @@ size_t jr_stream_take(struct jr_stream *s, size_t n)
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
+/* The caller closed its end (`jobrun run ... | head`): not jobrun's failure, and not the
+ * job's. What it did not take, now and later, is counted in undelivered_bytes. */
+static void dest_gone(struct jr_pump *p)
+{
+	p->dest_gone = true;
+	p->stream->undelivered += p->pend_len;
+	p->pend_len = 0;
+}
+
 /* Write what is pending without blocking: 0 when all of it went, 1 when dest_fd is full. */
 static int flush(struct jr_pump *p)
 {
@@ -34,6 +43,10 @@ static int flush(struct jr_pump *p)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 1;
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+			dest_gone(p);
+			return 0;
+		}
 		if (n < 0) {
 			p->write_errno = errno;
 			p->pend_len = 0;
@@ -56,7 +69,9 @@ static void writable_cb(uv_poll_t *h, int status, int events)
 	struct jr_pump *p = h->data;
 
 	(void)events;
-	if (status < 0)
+	if (status == UV_EBADF || status == UV_EPIPE) /* libuv: POLLERR, the reader is gone */
+		dest_gone(p);
+	else if (status < 0)
 		p->write_errno = -status;
 	if (status == 0 && flush(p) == 1)
 		return;
@@ -103,7 +118,9 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	(void)buf;
 	if (n > 0) {
 		pass = jr_stream_take(p->stream, (size_t)n);
-		if (pass && !p->write_errno) {
+		if (pass && p->dest_gone) {
+			p->stream->undelivered += pass;
+		} else if (pass && !p->write_errno) {
 			p->pend_off = 0;
 			p->pend_len = pass;
 			if (flush(p) == 1)
@@ -131,6 +148,7 @@ int jr_pump_start(struct jr_pump *p, uv_loop_t *loop, int read_fd, int dest_fd,
 	p->eof = p->read_eof = p->wpoll_open = false;
 	p->pend_off = p->pend_len = 0;
 	p->write_errno = 0;
+	p->dest_gone = false;
 	p->is_sock = fstat(dest_fd, &st) == 0 && S_ISSOCK(st.st_mode);
 	r = uv_pipe_init(loop, &p->pipe, 0);
 	if (r < 0) {

@@ -24,6 +24,7 @@ struct jr_pump {
 	bool is_sock;           /* dest_fd is a socket: send(MSG_DONTWAIT) */
 	size_t pend_off, pend_len; /* accepted bytes in buf not yet written: reading waits */
 	int write_errno;        /* first error writing to dest_fd (output then discarded) */
+	bool dest_gone;       /* its reader went away (EPIPE): the rest is counted undelivered */
 	jr_pump_eof_cb eof_cb;
 	void *data;
 	char buf[65536];

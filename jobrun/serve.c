@@ -96,6 +96,10 @@ struct sjob {
 	struct conn *ack;           /* a submit without wait: its reply once the request is on disk */
 	bool cancelled;
 	bool tearing;               /* its jr_job is still being released (job.h: released_cb) */
+	unsigned io;                /* its writes in the thread pool: it is not freed meanwhile */
+	char *result_text;          /* the result's file content, waiting for the request's write */
+	gid_t groups[MAX_GROUPS];   /* the submitter's supplementary groups (kept for a restart) */
+	size_t ngroups;
 	char *spool_name;           /* a job of the spool directory: its file's name in incoming/ */
 };
 
@@ -236,6 +240,7 @@ static void job_free(struct sjob *sj)
 	free(sj->result);
 	free(sj->waiters);
 	free(sj->spool_name);
+	free(sj->result_text);
 	free(sj);
 }
 
@@ -423,11 +428,18 @@ static int fs_queue(struct sjob *sj, const char *suffix, char *text, bool remove
 	}
 	fw->w.data = fw;
 	fw->sj = sj;
+	sj->io++;
 	fw->text = text;
 	fw->len = strlen(text);
 	fw->remove_req = remove_req;
 	snprintf(fw->name, sizeof(fw->name), "%s%s", sj->id, suffix);
-	return uv_queue_work(S.loop, &fw->w, fs_work_cb, after);
+	if (uv_queue_work(S.loop, &fw->w, fs_work_cb, after) < 0) {
+		sj->io--;
+		free(fw->text);
+		free(fw);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static json_t *strv_json(const struct jr_strv *sv)
@@ -463,6 +475,16 @@ static char *request_record(const struct sjob *sj)
 		      "command", strv_json(&sj->command), "restorable", sj->restorable);
 	if (o && sj->spool_name)
 		json_object_set_new(o, "spool", json_string(sj->spool_name));
+	if (o && sj->spec.profile)
+		json_object_set_new(o, "profile", json_string(sj->spec.profile));
+	if (o) {
+		json_t *g = json_array();
+		size_t i;
+
+		for (i = 0; g && i < sj->ngroups; i++)
+			json_array_append_new(g, json_integer((json_int_t)sj->groups[i]));
+		json_object_set_new(o, "groups", g);
+	}
 	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (s && asprintf(&line, "%s\n", s) < 0)
@@ -569,7 +591,7 @@ static void trim_done(void)
 
 	for (sj = S.jobs_head; sj && S.done_kept > keep; sj = next) {
 		next = sj->next;
-		if (sj->state == SJ_DONE && !sj->nwait && !sj->tearing) {
+		if (sj->state == SJ_DONE && !sj->nwait && !sj->tearing && !sj->io) {
 			job_unlink(sj);
 			job_free(sj);
 			S.done_kept--;
@@ -608,9 +630,18 @@ static void result_written(uv_work_t *w, int status)
 			 strerror(-fw->r));
 	free(fw->text);
 	free(fw);
+	sj->io--;
 	S.writing--;
 	announce(sj);
 	maybe_exit();
+}
+
+static void write_result(struct sjob *sj, char *text)
+{
+	if (fs_queue(sj, ".json", text, true, result_written) < 0) {
+		S.writing--;
+		announce(sj);
+	}
 }
 
 /* The result is known: keep it, free the slot, then make it durable and announce it. */
@@ -630,11 +661,16 @@ static void job_finished(struct sjob *sj, char *result_json)
 		sj->t_start ? (double)(sj->t_end - sj->t_start) / 1e9 : 0.0);
 	sj->state = SJ_WRITING;
 	S.writing++;
-	if (!result_json || asprintf(&text, "%s\n", result_json) < 0 ||
-	    fs_queue(sj, ".json", text, true, result_written) < 0) {
+	if (!result_json || asprintf(&text, "%s\n", result_json) < 0) {
 		S.writing--;
 		announce(sj);
+		return;
 	}
+	if (sj->io) { /* the request is still being written: the result follows it (ack_written) */
+		sj->result_text = text;
+		return;
+	}
+	write_result(sj, text);
 }
 
 /* Compact JSON of the result, with the submitter. */
@@ -704,32 +740,18 @@ static void job_unrun(struct sjob *sj, const char *why)
 
 /* ---- starting jobs ------------------------------------------------------------------------- */
 
-static void started_mark_cb(uv_fs_t *req)
-{
-	if (req->result >= 0)
-		{
-		uv_file f = (uv_file)req->result;
-
-		uv_fs_req_cleanup(req);
-		uv_fs_close(S.loop, req, f, NULL); /* an empty file: closed at once */
-	}
-	uv_fs_req_cleanup(req);
-	free(req);
-}
-
 /* <id>.started beside its request: after a crash, a job that had started is reported, never
- * run twice (written by the thread pool, not fsynced: a reboot ends every job anyway). */
+ * run twice. Made here, on the loop (an empty file, not fsynced: a reboot ends every job
+ * anyway), so that it exists before the result's writer removes it. */
 static void mark_started(struct sjob *sj)
 {
-	uv_fs_t *req = malloc(sizeof(*req));
-	char path[PATH_MAX];
+	char name[JR_SERVE_MAX_ID + 16];
+	int fd;
 
-	if (!req)
-		return;
-	snprintf(path, sizeof(path), "%s/%s.started", S.jobs_dir, sj->id);
-	if (uv_fs_open(S.loop, req, path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600,
-		       started_mark_cb) < 0)
-		free(req);
+	snprintf(name, sizeof(name), "%s.started", sj->id);
+	fd = openat(S.jobs_dirfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
 }
 
 static void start_job(struct sjob *sj)
@@ -850,7 +872,7 @@ static int check_fds(struct sjob *sj, bool root, struct jr_err *err)
 				return jr_err_set(err, 0, "fds.%s: not open for reading",
 						  jr_sfd_name(f));
 			if (S_ISDIR(st.st_mode) || (S_ISSOCK(st.st_mode) && f != JR_SFD_STDIN))
-				return jr_err_set(err, 0, "fds.%s: a %s", jr_sfd_name(f),
+				return jr_err_set(err, 0, "fds.%s: %s", jr_sfd_name(f),
 						  jr_cp_type_name(st.st_mode));
 			break;
 		case JR_SFD_STDOUT:
@@ -933,6 +955,7 @@ static struct sjob *job_new(const char *id, struct jr_err *err)
 	sj->seq = ++S.seq;
 	sj->t_submit = uv_hrtime();
 	clock_gettime(CLOCK_REALTIME, &sj->submitted);
+	sj->spec.id = strdup(sj->id); /* the admission gives it again (--id) */
 	return sj;
 }
 
@@ -948,11 +971,18 @@ static void ack_written(uv_work_t *w, int status)
 			 strerror(-fw->r));
 	free(fw->text);
 	free(fw);
+	sj->io--;
 	if (c) {
 		sj->ack = NULL;
 		c->inflight--;
 		conn_send(c, jr_sreply_ok(json_pack("{s:s, s:s}", "id", sj->id, "state",
 						   sjob_state_names[sj->state])));
+	}
+	if (sj->result_text && !sj->io) { /* it ended before its request was on disk */
+		char *text = sj->result_text;
+
+		sj->result_text = NULL;
+		write_result(sj, text);
 	}
 	maybe_exit();
 }
@@ -984,6 +1014,8 @@ static void op_submit(struct conn *c, struct jr_sreq *req, int *fds, unsigned nf
 	sj->sub.uid = c->uid;
 	sj->sub.gid = c->gid;
 	sj->sub.pid = c->pid;
+	memcpy(sj->groups, c->groups, sizeof(gid_t) * c->ngroups);
+	sj->ngroups = c->ngroups;
 	sj->prio = req->priority;
 	sj->args = req->args;
 	sj->command = req->command;
@@ -2014,6 +2046,7 @@ static void recover_one(const char *name)
 		sj->fds[i] = -1;
 	jr_spec_init(&sj->spec);
 	snprintf(sj->id, sizeof(sj->id), "%s", id);
+	sj->spec.id = strdup(id);
 	sj->conf = S.conf;
 	S.conf->refs++;
 	sj->seq = ++S.seq;
@@ -2024,6 +2057,13 @@ static void recover_one(const char *name)
 	sj->sub.gid = (gid_t)json_integer_value(json_object_get(v, "gid"));
 	sj->sub.pid = (pid_t)json_integer_value(json_object_get(v, "pid"));
 	sj->prio = (int)json_integer_value(json_object_get(o, "priority"));
+	if (json_is_string(json_object_get(o, "profile")))
+		sj->spec.profile = strdup(json_string_value(json_object_get(o, "profile")));
+	v = json_object_get(o, "groups");
+	for (i = 0; i < json_array_size(v) && sj->ngroups < MAX_GROUPS; i++)
+		if (json_is_integer(json_array_get(v, i)))
+			sj->groups[sj->ngroups++] =
+				(gid_t)json_integer_value(json_array_get(v, i));
 	sj->restorable = json_is_true(json_object_get(o, "restorable"));
 	v = json_object_get(o, "options");
 	for (i = 0; i < json_array_size(v); i++)
@@ -2049,7 +2089,7 @@ static void recover_one(const char *name)
 	} else if (!sj->restorable) {
 		job_unrun(sj, "jobrun serve restarted before the job ended; its files (passed as "
 			      "descriptors) are gone, so it cannot run again");
-	} else if (admit(sj, sj->sub.uid == 0, NULL, 0, &err) < 0) {
+	} else if (admit(sj, sj->sub.uid == 0, sj->groups, sj->ngroups, &err) < 0) {
 		snprintf(why, sizeof(why), "jobrun serve restarted; the job is no longer admitted: "
 			 "%s", err.msg);
 		job_unrun(sj, why);

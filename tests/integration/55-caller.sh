@@ -293,6 +293,19 @@ fi
 is "$(res '.stdout.undelivered_bytes > 0 and .stdout.undelivered_bytes <= 65536')" true \
 	"the bytes the stuck FIFO never took are counted (stdout.undelivered_bytes $(res .stdout.undelivered_bytes))"
 
+# the caller's reader goes away (`jobrun run ... | head`): not jobrun's failure (no XX), and
+# what it never took is counted
+timeout -k 2 60 "$JOBRUN" run --uid-range "$UID_BASE:$UID_COUNT" --result "$T/pipe.json" \
+	-- sh -c 'i=0; while [ $i -lt 3000 ]; do echo line $i; i=$((i+1)); done; sleep 0.3; echo more' |
+	head -c 10 >/dev/null
+if [ "$(jq -r '.verdict' "$T/pipe.json" 2>/dev/null)" = OK ] &&
+	[ "$(jq -r '.stdout.undelivered_bytes > 0' "$T/pipe.json" 2>/dev/null)" = true ]; then
+	ok "a stdout pipe whose reader exits: verdict OK, undelivered_bytes $(jq .stdout.undelivered_bytes "$T/pipe.json")"
+else
+	not_ok "a stdout pipe whose reader exits: verdict OK, the rest counted undelivered" \
+		"$(jq -c '{verdict, message, stdout}' "$T/pipe.json" 2>&1)"
+fi
+
 # bg_wait PID SECONDS: wait for a background jobrun, SIGKILL after SECONDS; RC (137 when it had
 # to be killed) and MS since the call.
 bg_wait() {
