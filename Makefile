@@ -100,7 +100,7 @@ UNIT_TESTS  := test_units test_result test_run_parse test_plan test_pump test_ac
                test_sweep
 UNIT_BINS   := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
-.PHONY: all deps demo check check-unit check-root check-vm asan bench fuzz install clean help FORCE
+.PHONY: all deps demo check check-unit check-root check-vm asan bench soak fuzz install clean help FORCE
 
 all: $(BUILD)/jobrun $(BUILD)/jobrun-init $(BUILD)/jobrun-unpack $(BUILD)/probe $(BUILD)/manyjobs $(BUILD)/serveclient
 
@@ -114,6 +114,7 @@ help:
 	@echo "                any sanitizer report (build-asan/sanitizer/)"
 	@echo "V=1             print full command lines instead of \"  CC build/x.o\""
 	@echo "make bench      side-by-side benchmarks (bench/README.md)"
+	@echo "make soak       10,000 jobs through jobrun serve: nothing may leak"
 	@echo "make install    install into PREFIX=$(PREFIX): bin/jobrun, libexec/jobrun/ (its"
 	@echo "                helpers, found from bin/jobrun wherever PREFIX is), the man page,"
 	@echo "                the bash completion; then run PREFIX/bin/jobrun check (as root)"
@@ -247,6 +248,11 @@ asan:
 		echo "# --- sanitizer report $$f"; head -n 40 "$$f" | sed 's/^/#   /'; done; \
 	echo "$${sum:-asan: no test summary}; sanitizer reports: $$n$$([ $$n -gt 0 ] && echo " (in $(ASAN_LOGS))")"; \
 	[ "$$rc" = 0 ] && [ "$$n" = 0 ]
+
+# N (10000) short jobs through one jobrun serve: descriptors, mounts, cgroups and RSS before and
+# after (minutes; not part of check).
+soak: all
+	@bash tests/soak/serve-soak.sh $(BUILD)
 
 bench: all
 	@sh bench/run.sh $(BUILD)

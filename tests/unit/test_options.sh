@@ -71,7 +71,9 @@ cases=$(sed -n '/case \$prev in/,/esac/p' "$comp")
 m=$(missing "$valued" "$cases")
 ok "$([ -z "$m" ]; echo $?)" "the bash completion knows what value each option that takes one wants" \
 	"not in its 'case \$prev in': $m"
-x=$(extra "$(grep -v '^[[:space:]]*#' "$comp")" "version")
+# (besides run's options: those of serve, its clients and check --clean)
+x=$(extra "$(grep -v '^[[:space:]]*#' "$comp")" \
+	"version wait priority socket slots quiet json all exit clean")
 ok "$([ -z "$x" ]; echo $?)" "the bash completion offers no option that run.c does not have" \
 	"not in run.c's options[]: $x"
 
