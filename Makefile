@@ -97,7 +97,7 @@ LIB_SRCS    += sweep.c
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS  := test_units test_result test_run_parse test_plan test_pump test_acct test_cgroup \
                test_jobreq test_conf test_pathcheck test_collect test_callerpath test_options \
-               test_sweep
+               test_sweep test_sproto
 UNIT_BINS   := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 .PHONY: all deps demo check check-unit check-root check-vm asan bench soak fuzz install clean help FORCE
@@ -174,7 +174,7 @@ FUZZ_CC     ?= clang
 FUZZ_FLAGS  := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Ijobrun
 FUZZ_CONF   := jobconf.c cfgparse.c jobreq.c conf.c plan.c err.c spec.c units.c callerpath.c
 FUZZ_BINS   := $(BUILD)/fuzz/fuzz_jobconf $(BUILD)/fuzz/fuzz_units $(BUILD)/fuzz/fuzz_jobreq_json \
-               $(BUILD)/fuzz/fuzz_pathcheck
+               $(BUILD)/fuzz/fuzz_pathcheck $(BUILD)/fuzz/fuzz_sproto
 $(BUILD)/fuzz/fuzz_jobconf $(BUILD)/fuzz/fuzz_units: $(BUILD)/fuzz/%: tests/fuzz/%.c jobrun/*.c jobrun/*.h
 	@mkdir -p $(BUILD)/fuzz
 	$(call say,FUZZ,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_CONF:%=jobrun/%) $(shell pkg-config --libs libconfuse jansson)
@@ -184,6 +184,9 @@ $(BUILD)/fuzz/fuzz_jobreq_json: tests/fuzz/fuzz_jobreq_json.c jobrun/*.c jobrun/
 $(BUILD)/fuzz/fuzz_pathcheck: tests/fuzz/fuzz_pathcheck.c jobrun/pathcheck.c jobrun/pathcheck.h
 	@mkdir -p $(BUILD)/fuzz
 	$(call say,FUZZ,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< jobrun/pathcheck.c
+$(BUILD)/fuzz/fuzz_sproto: tests/fuzz/fuzz_sproto.c jobrun/*.c jobrun/*.h
+	@mkdir -p $(BUILD)/fuzz
+	$(call say,FUZZ,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< jobrun/sproto.c jobrun/jobreq.c jobrun/err.c jobrun/spec.c $(shell pkg-config --libs jansson)
 fuzz: $(FUZZ_BINS)
 	@sh tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS)
 
