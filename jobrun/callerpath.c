@@ -309,6 +309,93 @@ out:
 	return r < 0 ? r : want == JR_CP_FILE ? r : fd;
 }
 
+/* The bind sources already resolved, for a resident caller (serve): the same profile's
+ * system binds are asked for by every job. */
+struct bind_ent {
+	char *path;
+	int fd;            /* O_PATH, or -1 for a trusted symlink (target) */
+	struct stat st;
+	char *target;
+};
+
+static struct {
+	bool on;
+	struct bind_ent *v;
+	size_t n;
+} bcache;
+
+void jr_cp_bind_cache(bool on)
+{
+	size_t i;
+
+	for (i = 0; i < bcache.n; i++) {
+		free(bcache.v[i].path);
+		free(bcache.v[i].target);
+		if (bcache.v[i].fd >= 0)
+			close(bcache.v[i].fd);
+	}
+	free(bcache.v);
+	bcache.v = NULL;
+	bcache.n = 0;
+	bcache.on = on;
+}
+
+static void bind_cache_drop(size_t i)
+{
+	free(bcache.v[i].path);
+	free(bcache.v[i].target);
+	if (bcache.v[i].fd >= 0)
+		close(bcache.v[i].fd);
+	bcache.v[i] = bcache.v[--bcache.n];
+}
+
+/* A cached answer that still holds: the path names the same object now (lstat, which opens
+ * nothing: were a link planted on the way since, it would name another object, or the same
+ * one, which the descriptor already is). -1: not cached (or no longer right). */
+static int bind_cache_get(const char *path, int *fd, struct stat *st, char *target, size_t tsz)
+{
+	struct stat now;
+	size_t i;
+
+	for (i = 0; i < bcache.n && strcmp(bcache.v[i].path, path); i++)
+		;
+	if (i == bcache.n)
+		return -1;
+	if (fstatat(AT_FDCWD, path, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    now.st_dev != bcache.v[i].st.st_dev || now.st_ino != bcache.v[i].st.st_ino ||
+	    now.st_mode != bcache.v[i].st.st_mode || now.st_uid != bcache.v[i].st.st_uid) {
+		bind_cache_drop(i);
+		return -1;
+	}
+	if (bcache.v[i].target) {
+		snprintf(target, tsz, "%s", bcache.v[i].target);
+		return 1;
+	}
+	*fd = fcntl(bcache.v[i].fd, F_DUPFD_CLOEXEC, 3);
+	if (*fd < 0)
+		return -1;
+	*st = now;
+	return 0;
+}
+
+static void bind_cache_put(const char *path, int fd, const struct stat *st, const char *target)
+{
+	struct bind_ent *v, e = { .fd = -1, .st = *st };
+
+	if (bcache.n >= 256 || !(e.path = strdup(path)) ||
+	    (target && !(e.target = strdup(target))) ||
+	    (!target && (e.fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) ||
+	    !(v = realloc(bcache.v, (bcache.n + 1) * sizeof(*v)))) {
+		free(e.path);
+		free(e.target);
+		if (e.fd >= 0)
+			close(e.fd);
+		return;
+	}
+	bcache.v = v;
+	bcache.v[bcache.n++] = e;
+}
+
 int jr_cp_bind_source(const char *opt, const char *path, int *fd, struct stat *st,
 		       char *target, size_t tsz, struct jr_err *err)
 {
@@ -317,6 +404,8 @@ int jr_cp_bind_source(const char *opt, const char *path, int *fd, struct stat *s
 	int dirfd, r;
 
 	*fd = -1;
+	if (bcache.on && (r = bind_cache_get(path, fd, st, target, tsz)) >= 0)
+		return r;
 	r = walk(opt, path, true, false, &dirfd, last, err);
 	if (r < 0)
 		return r;
@@ -346,6 +435,8 @@ int jr_cp_bind_source(const char *opt, const char *path, int *fd, struct stat *s
 out:
 	if (r < 0)
 		close_fd(fd);
+	else if (bcache.on)
+		bind_cache_put(path, *fd, st, r == 1 ? target : NULL);
 	close(dirfd);
 	return r;
 }

@@ -56,6 +56,12 @@ int jr_cp_open(const char *opt, const char *path, enum jr_cp_want want, struct j
 int jr_cp_bind_source(const char *opt, const char *path, int *fd, struct stat *st,
 		      char *target, size_t tsz, struct jr_err *err);
 
+/* For a resident caller (jobrun serve): remember the bind sources resolved (on), so that the
+ * next job's same system binds cost one lstat each, which must still name the same object
+ * (else the path is walked again). jr_cp_bind_cache(true) again forgets them all (SIGHUP);
+ * off: no cache (jobrun run). */
+void jr_cp_bind_cache(bool on);
+
 /* jobrun's own directories that it then uses by name (--runtime-dir: mount points, leases):
  * every directory from / to path itself must be trusted (root's, not writable by others, or
  * sticky), so that no job can replace any part of it. 0 or -errno with err set. */

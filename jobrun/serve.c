@@ -1991,6 +1991,7 @@ static void reload(void)
 	}
 	conf_unref(S.conf);
 	S.conf = sc;
+	jr_cp_bind_cache(true); /* the profiles' binds are looked up afresh */
 	jr_info("SIGHUP: %s reloaded: it applies to new jobs", sc->conf.file ? sc->conf.file
 									   : "jobrun.conf");
 }
@@ -2269,6 +2270,7 @@ int jr_cmd_serve(int argc, char **argv)
 		return 2;
 	}
 	jr_host_init(&S.host);
+	jr_cp_bind_cache(true);
 	if (uv_loop_init(&loop) < 0) {
 		fprintf(stderr, "jobrun serve: cannot create the event loop\n");
 		return 2;
@@ -2309,6 +2311,7 @@ int jr_cmd_serve(int argc, char **argv)
 	close(S.jobs_dirfd);
 	conf_unref(S.conf);
 	jr_cg_host_free(&S.host.cg);
+	jr_cp_bind_cache(false);
 	free(S.socket_path);
 	free(S.jobs_dir);
 	return S.exit_status;
