@@ -311,6 +311,13 @@ int jr_cg_kill_wait(const struct jr_cgroup *cg, const struct jr_cg_host *h, int 
 	return jr_cg_busy_error(cg, left, timeout_ms, err);
 }
 
+static bool keep_parents;
+
+void jr_cg_keep_parents(bool keep)
+{
+	keep_parents = keep;
+}
+
 int jr_cg_destroy(struct jr_cgroup *cg, struct jr_err *err)
 {
 	int c, d, r = 0;
@@ -340,8 +347,9 @@ int jr_cg_destroy(struct jr_cgroup *cg, struct jr_err *err)
 		if (d == c) {
 			if (rmdir(cg->dir[c]) < 0 && errno != ENOENT && r == 0)
 				r = jr_err_set(err, errno, "remove cgroup %s", cg->dir[c]);
-			/* and jobrun/ when no other job uses it (EBUSY/ENOTEMPTY otherwise) */
-			slash = strrchr(cg->dir[c], '/');
+			/* and jobrun/ when no other job uses it (EBUSY/ENOTEMPTY otherwise); never
+			 * for a supervisor, whose next job may be making its cgroup there now */
+			slash = keep_parents ? NULL : strrchr(cg->dir[c], '/');
 			if (slash) {
 				*slash = '\0';
 				rmdir(cg->dir[c]);

@@ -130,6 +130,10 @@ int jr_cg_busy_error(const struct jr_cgroup *cg, int left, int waited_ms, struct
 int jr_cg_kill_wait(const struct jr_cgroup *cg, const struct jr_cg_host *h, int timeout_ms,
 		    struct jr_err *err);
 
+/* A resident supervisor (serve) keeps jobrun/ in each hierarchy between jobs: its teardown runs
+ * in another thread while the next job's cgroup is made there. Set once, before any job. */
+void jr_cg_keep_parents(bool keep);
+
 /* Remove the directories (only once empty; the workspace is already unmounted). */
 int jr_cg_destroy(struct jr_cgroup *cg, struct jr_err *err);
 

@@ -35,7 +35,7 @@
 #define MAX_CONNS        4096
 #define MAX_OUT_BYTES    (16u << 20)   /* replies a client has not read: then it is dropped */
 #define IDLE_DROP_SEC    300           /* a connection with nothing to wait for, silent */
-#define MAX_GROUPS       64
+#define MAX_GROUPS       65536         /* NGROUPS_MAX */
 
 struct sconf {
 	struct jr_conf conf;
@@ -49,11 +49,15 @@ struct conn {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
-	gid_t groups[MAX_GROUPS];
+	gid_t *groups;      /* its supplementary groups (SO_PEERGROUPS) */
 	size_t ngroups;
 	char *in;
 	size_t inlen, incap;
-	int pend[JR_SERVE_MAX_FDS + 1];
+	/* descriptors received, each with the offset in `in` of the last byte of the read that
+	 * brought it: the kernel ends a read with the message that carries descriptors, so they
+	 * belong to the request that byte is part of (one sent before it may share the read) */
+	int pend[2 * JR_SERVE_MAX_FDS];
+	size_t pend_at[2 * JR_SERVE_MAX_FDS];
 	unsigned npend;
 	bool pend_overflow;
 	char *out;
@@ -98,7 +102,7 @@ struct sjob {
 	bool tearing;               /* its jr_job is still being released (job.h: released_cb) */
 	unsigned io;                /* its writes in the thread pool: it is not freed meanwhile */
 	char *result_text;          /* the result's file content, waiting for the request's write */
-	gid_t groups[MAX_GROUPS];   /* the submitter's supplementary groups (kept for a restart) */
+	gid_t *groups;              /* the submitter's supplementary groups (kept for a restart) */
 	size_t ngroups;
 	char *spool_name;           /* a job of the spool directory: its file's name in incoming/ */
 };
@@ -241,6 +245,7 @@ static void job_free(struct sjob *sj)
 	free(sj->waiters);
 	free(sj->spool_name);
 	free(sj->result_text);
+	free(sj->groups);
 	free(sj);
 }
 
@@ -1014,8 +1019,10 @@ static void op_submit(struct conn *c, struct jr_sreq *req, int *fds, unsigned nf
 	sj->sub.uid = c->uid;
 	sj->sub.gid = c->gid;
 	sj->sub.pid = c->pid;
-	memcpy(sj->groups, c->groups, sizeof(gid_t) * c->ngroups);
-	sj->ngroups = c->ngroups;
+	if (c->ngroups && (sj->groups = malloc(sizeof(gid_t) * c->ngroups))) {
+		memcpy(sj->groups, c->groups, sizeof(gid_t) * c->ngroups);
+		sj->ngroups = c->ngroups;
+	}
 	sj->prio = req->priority;
 	sj->args = req->args;
 	sj->command = req->command;
@@ -1359,6 +1366,7 @@ static void conn_freed_cb(uv_handle_t *h)
 	close(c->fd);
 	free(c->in);
 	free(c->out);
+	free(c->groups);
 	free(c);
 	maybe_exit();
 }
@@ -1497,9 +1505,10 @@ static int conn_read(struct conn *c)
 			int fd;
 
 			memcpy(&fd, fdp + k, sizeof(fd));
-			if (c->npend < JR_SERVE_MAX_FDS)
+			if (c->npend < 2 * JR_SERVE_MAX_FDS && n > 0) {
+				c->pend_at[c->npend] = c->inlen + (size_t)n - 1;
 				c->pend[c->npend++] = fd;
-			else {
+			} else {
 				close(fd);
 				c->pend_overflow = true;
 			}
@@ -1529,8 +1538,24 @@ static void conn_process(struct conn *c)
 		if (!nl)
 			break;
 		len = (size_t)(nl - (c->in + start));
-		memcpy(fds, c->pend, sizeof(int) * nfds);
-		c->npend = 0;
+		/* this line's descriptors: those whose read ended within it */
+		nfds = 0;
+		for (i = 0; i < c->npend;) {
+			if (c->pend_at[i] <= start + len) {
+				if (nfds < JR_SERVE_MAX_FDS)
+					fds[nfds++] = c->pend[i];
+				else {
+					close(c->pend[i]);
+					c->pend_overflow = true;
+				}
+				c->npend--;
+				memmove(c->pend + i, c->pend + i + 1, (c->npend - i) * sizeof(int));
+				memmove(c->pend_at + i, c->pend_at + i + 1,
+					(c->npend - i) * sizeof(size_t));
+			} else {
+				i++;
+			}
+		}
 		if (c->pend_overflow) {
 			c->pend_overflow = false;
 			reply_error(c, "more than %d descriptors came with one request",
@@ -1544,8 +1569,12 @@ static void conn_process(struct conn *c)
 		start += len + 1;
 	}
 	if (start) {
+		unsigned i;
+
 		memmove(c->in, c->in + start, c->inlen - start);
 		c->inlen -= start;
+		for (i = 0; i < c->npend; i++)
+			c->pend_at[i] -= start;
 	}
 	if (!c->closing && c->inlen >= JR_SERVE_MAX_LINE) {
 		reply_error(c, "a request longer than %d bytes", JR_SERVE_MAX_LINE);
@@ -1602,6 +1631,27 @@ static void conn_update_poll(struct conn *c)
 		uv_poll_start(&c->poll, ev, conn_poll_cb);
 }
 
+/* The peer's supplementary groups, however many (SO_PEERGROUPS says how much room it needs). */
+static void peer_groups(struct conn *c)
+{
+	socklen_t len = 64 * sizeof(gid_t);
+
+	for (int tries = 0; tries < 2; tries++) {
+		gid_t *g = malloc(len ? len : sizeof(gid_t));
+
+		if (!g)
+			return;
+		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) == 0) {
+			c->groups = g;
+			c->ngroups = len / sizeof(gid_t);
+			return;
+		}
+		free(g);
+		if (errno != ERANGE || len > MAX_GROUPS * sizeof(gid_t))
+			return;
+	}
+}
+
 static void accept_cb(uv_poll_t *p, int status, int events)
 {
 	(void)p;
@@ -1628,9 +1678,7 @@ static void accept_cb(uv_poll_t *p, int status, int events)
 		c->uid = cred.uid;
 		c->gid = cred.gid;
 		c->pid = cred.pid;
-		len = sizeof(c->groups);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len) == 0)
-			c->ngroups = len / sizeof(gid_t);
+		peer_groups(c);
 		c->last = uv_now(S.loop);
 		if (uv_poll_init(S.loop, &c->poll, fd) < 0) {
 			close(fd);
@@ -2061,10 +2109,12 @@ static void recover_one(const char *name)
 	if (json_is_string(json_object_get(o, "profile")))
 		sj->spec.profile = strdup(json_string_value(json_object_get(o, "profile")));
 	v = json_object_get(o, "groups");
-	for (i = 0; i < json_array_size(v) && sj->ngroups < MAX_GROUPS; i++)
-		if (json_is_integer(json_array_get(v, i)))
-			sj->groups[sj->ngroups++] =
-				(gid_t)json_integer_value(json_array_get(v, i));
+	if (json_array_size(v) && json_array_size(v) <= MAX_GROUPS &&
+	    (sj->groups = calloc(json_array_size(v), sizeof(gid_t))))
+		for (i = 0; i < json_array_size(v); i++)
+			if (json_is_integer(json_array_get(v, i)))
+				sj->groups[sj->ngroups++] =
+					(gid_t)json_integer_value(json_array_get(v, i));
 	sj->restorable = json_is_true(json_object_get(o, "restorable"));
 	v = json_object_get(o, "options");
 	for (i = 0; i < json_array_size(v); i++)
@@ -2271,6 +2321,7 @@ int jr_cmd_serve(int argc, char **argv)
 	}
 	jr_host_init(&S.host);
 	jr_cp_bind_cache(true);
+	jr_cg_keep_parents(true);
 	if (uv_loop_init(&loop) < 0) {
 		fprintf(stderr, "jobrun serve: cannot create the event loop\n");
 		return 2;
