@@ -119,7 +119,14 @@ comp=$(bash -c 'source "$1" && COMP_WORDS=(jobrun run --wall-t) COMP_CWORD=2 && 
 is "$comp" "--wall-time" "the installed bash completion completes jobrun run --wall-t"
 comp=$(bash -c 'source "$1" && COMP_WORDS=(jobrun "") COMP_CWORD=1 && _jobrun &&
 	echo "${COMPREPLY[*]}"' sh "$P/share/bash-completion/completions/jobrun" 2>&1)
-like "$comp" '^run check version help' "the installed bash completion completes the subcommands"
+like "$comp" '^run serve submit status list wait cancel drain metrics check version help' \
+	"the installed bash completion completes the subcommands"
+
+# ---------------------------------------------------------------- the systemd unit
+is "$(sed -n 's/^ExecStart=//p' "$P/lib/systemd/system/jobrun.service" 2>&1)" "$P/bin/jobrun serve" \
+	"the systemd unit is installed and starts this PREFIX's jobrun serve"
+is "$(grep -c '^Delegate=yes$' "$P/lib/systemd/system/jobrun.service" 2>&1)" 1 \
+	"the systemd unit has Delegate=yes (job cgroups inside what systemd delegates)"
 
 final_checks
 done_testing
