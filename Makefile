@@ -232,7 +232,7 @@ check-root: all
 # the project, not part of it).
 check-vm: all
 	@if [ -x ../shared/tools/cgroup-vm ]; then \
-	  ../shared/tools/cgroup-vm --disk 64M --disk-fs ext4 --share "$(CURDIR)" -- sh "$(CURDIR)/tests/run-all.sh" --root-only --lane vm "$(CURDIR)/$(BUILD)"; \
+	  ../shared/tools/cgroup-vm --timeout 2700 --disk 64M --disk-fs ext4 --share "$(CURDIR)" -- sh "$(CURDIR)/tests/run-all.sh" --root-only --lane vm "$(CURDIR)/$(BUILD)"; \
 	else echo "check-vm: ../shared/tools/cgroup-vm not found: skipped"; fi
 
 demo: deps all
