@@ -43,6 +43,11 @@ bool jr_cp_is_own_fd(const char *path)
 	return path && stdio_fd(path) >= 0;
 }
 
+int jr_cp_own_fd(const char *path)
+{
+	return path ? stdio_fd(path) : -1;
+}
+
 static int stdio_fd(const char *path)
 {
 	static const char *const prefixes[] = { "/dev/fd/", "/proc/self/fd/" };

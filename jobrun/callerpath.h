@@ -70,6 +70,9 @@ int jr_cp_check_private_dir(const char *opt, const char *path, struct jr_err *er
 /* Does path name the caller's own descriptor ("/dev/stdin", "/dev/fd/N", ...)? */
 bool jr_cp_is_own_fd(const char *path);
 
+/* That descriptor's number, or -1. */
+int jr_cp_own_fd(const char *path);
+
 /* "a regular file", "a FIFO", ... for messages. */
 const char *jr_cp_type_name(mode_t m);
 

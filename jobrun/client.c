@@ -3,6 +3,7 @@
  * descriptors (SCM_RIGHTS); the supervisor never opens a path a client names. */
 #define _GNU_SOURCE
 #include "serve.h"
+#include "callerpath.h"
 #include "conf.h"
 #include "sproto.h"
 
@@ -244,6 +245,13 @@ static int open_or_die(const char *opt, const char *path, int flags)
 
 	if (!strcmp(path, "-") && !strcmp(opt, "archive"))
 		return 0;
+	/* /dev/stdin, /dev/fd/N: the client's own descriptor, passed as it is (as `jobrun run`
+	 * takes them; a system without /dev/fd has them all the same) */
+	if ((fd = jr_cp_own_fd(path)) >= 0) {
+		if (fcntl(fd, F_GETFD) < 0)
+			die(2, "%s %s: %s", opt, path, strerror(errno));
+		return fd;
+	}
 	fd = open(path, flags | O_CLOEXEC | O_NOCTTY, 0644);
 	if (fd < 0)
 		die(2, "%s %s: %s", opt, path, strerror(errno));

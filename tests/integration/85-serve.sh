@@ -109,6 +109,7 @@ stop_serve() {
 	local sig=${1:-TERM} secs=${2:-$((20 * SLOW))} t0
 	t0=$(date +%s%N)
 	kill -"$sig" "$SERVE_PID" 2>/dev/null
+	[ -n "${STOP_HOOK:-}" ] && eval "$STOP_HOOK"
 	wait_for "$secs" serve_gone || kill -KILL "$SERVE_PID" 2>/dev/null
 	serve_reap
 	SERVE_MS=$((($(date +%s%N) - t0) / 1000000))
@@ -345,7 +346,7 @@ kind_of() {
 	10) KIND=refused WANT=refused WANT_RC=2 ARGS=(--memory 64G -- true) ;;
 	# (the bomb's own shell forks once, before the bomb exists, then only runs builtins: a fork
 	# refused to it would be fatal, and so a verdict RE of the shell's making)
-	11) KIND=forkbomb WANT=OK WANT_RC=0 ARGS=(--pids 16 -- sh -c 'f() { f | f & }; (f) & i=0; while [ $i -lt 200000 ]; do i=$((i + 1)); done; exit 0') ;;
+	11) KIND=forkbomb WANT=OK WANT_RC=0 ARGS=(--pids 16 -- sh -c "f() { f | f & }; (f) & i=0; while [ \$i -lt $((200000 / SLOW)) ]; do i=\$((i + 1)); done; exit 0") ;;
 	12) KIND=daemon WANT=OK WANT_RC=0 ARGS=(-- sh -c '( setsid sh -c "sleep 1000" & ); exit 0') ;;
 	13) KIND=stdin WANT=OK WANT_RC=0 ARGS=(--stdin "$T/in.txt" -- sh -c 'read l; [ "$l" = line1 ]') ;;
 	esac
@@ -487,7 +488,8 @@ done
 is "$n" 6 "every job got exactly one result (one 'finished' line each over both supervisors)"
 is "$(jc list --all --json | jq -r '.jobs[].id' | sort | uniq -d)" "" "list --all names each job once"
 is "$(cd "$JOBS" && ls ./*.req ./*.started 2>/dev/null)" "" "no .req or .started file is left in the state directory"
-is "$(jq -r '"\(.verdicts.XX) \(.verdicts.OK)"' <(jc status --json))" "3 3" \
+jc status --json >"$T/status.json" 2>&1
+is "$(jq -r '"\(.verdicts.XX) \(.verdicts.OK)"' "$T/status.json")" "3 3" \
 	"status after the restart: verdicts XX 3, OK 3"
 nothing_left "kill -9 with jobs running, then a restart"
 stop_serve TERM
@@ -517,7 +519,11 @@ stop_serve TERM
 # ---------------------------------------------------------------- 4. SIGTERM's grace, SIGHUP
 start_serve --slots 2
 GA=jr85-ga-$$ GB=jr85-gb-$$ GC=jr85-gc-$$ GD_=jr85-gd-$$ GE=jr85-ge-$$
-jc submit --wait --id "$GA" -- sh -c 'sleep 1.5; exit 3' >"$T/ga.json" 2>"$T/ga.err" &
+# GA ends only once SIGTERM was sent (its go file, in the --dir the test made): within the
+# grace, however slow the machine, and never before the queued jobs are in the queue
+mkdir -m 755 "$T/gadir"
+jc submit --wait --id "$GA" --dir "$T/gadir" -- sh -c 'while [ ! -e go ]; do sleep 0.05; done; exit 3' \
+	>"$T/ga.json" 2>"$T/ga.err" &
 PA=$!
 jc submit --wait --id "$GB" -- sleep 60 >"$T/gb.json" 2>"$T/gb.err" &
 PB=$!
@@ -533,7 +539,7 @@ is "$?" 0 "(a user allowed through a supplementary group submits a job)"
 wait_state "$GC" queued
 wait_state "$GD_" queued
 wait_state "$GE" queued
-stop_serve TERM
+STOP_HOOK='sleep 1; touch "$T/gadir/go"' stop_serve TERM
 wait "$PA"
 RA=$?
 wait "$PB"
