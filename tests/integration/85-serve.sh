@@ -346,7 +346,7 @@ kind_of() {
 	10) KIND=refused WANT=refused WANT_RC=2 ARGS=(--memory 64G -- true) ;;
 	# (the bomb's own shell forks once, before the bomb exists, then only runs builtins: a fork
 	# refused to it would be fatal, and so a verdict RE of the shell's making)
-	11) KIND=forkbomb WANT=OK WANT_RC=0 ARGS=(--pids 16 -- sh -c "f() { f | f & }; (f) & i=0; while [ \$i -lt $((200000 / SLOW)) ]; do i=\$((i + 1)); done; exit 0") ;;
+	11) KIND=forkbomb WANT=OK WANT_RC=0 ARGS=(--pids 16 -- sh -c "f() { f | f & }; (f) & i=0; while [ \$i -lt $((200000 / (SLOW * SLOW))) ]; do i=\$((i + 1)); done; exit 0") ;;
 	12) KIND=daemon WANT=OK WANT_RC=0 ARGS=(-- sh -c '( setsid sh -c "sleep 1000" & ); exit 0') ;;
 	13) KIND=stdin WANT=OK WANT_RC=0 ARGS=(--stdin "$T/in.txt" -- sh -c 'read l; [ "$l" = line1 ]') ;;
 	esac
@@ -519,10 +519,11 @@ stop_serve TERM
 # ---------------------------------------------------------------- 4. SIGTERM's grace, SIGHUP
 start_serve --slots 2
 GA=jr85-ga-$$ GB=jr85-gb-$$ GC=jr85-gc-$$ GD_=jr85-gd-$$ GE=jr85-ge-$$
-# GA ends only once SIGTERM was sent (its go file, in the --dir the test made): within the
-# grace, however slow the machine, and never before the queued jobs are in the queue
-mkdir -m 755 "$T/gadir"
-jc submit --wait --id "$GA" --dir "$T/gadir" -- sh -c 'while [ ! -e go ]; do sleep 0.05; done; exit 3' \
+# GA ends only once SIGTERM was sent (a line on its stdin, a pipe written when the test's go
+# file appears): within the grace, however slow the machine, and never before the queued jobs
+# are in the queue
+(for _ in $(seq $((1200 * SLOW))); do [ -e "$T/ga.go" ] && break; sleep 0.05; done; echo go) |
+	jc submit --wait --id "$GA" --stdin /dev/stdin -- sh -c 'read x; exit 3' \
 	>"$T/ga.json" 2>"$T/ga.err" &
 PA=$!
 jc submit --wait --id "$GB" -- sleep 60 >"$T/gb.json" 2>"$T/gb.err" &
@@ -539,7 +540,7 @@ is "$?" 0 "(a user allowed through a supplementary group submits a job)"
 wait_state "$GC" queued
 wait_state "$GD_" queued
 wait_state "$GE" queued
-STOP_HOOK='sleep 1; touch "$T/gadir/go"' stop_serve TERM
+STOP_HOOK='sleep 1; touch "$T/ga.go"' stop_serve TERM
 wait "$PA"
 RA=$?
 wait "$PB"
