@@ -854,8 +854,25 @@ static void release_cgroup(struct jr_job *job)
 		if (c < JR_CG_N)
 			jr_uid_quarantine(job->spec->runtime_dir, &job->lease, job->cg.dir[c]);
 		jr_cg_release(&job->cg);
-	} else if (jr_cg_destroy(&job->cg, &err) < 0) {
-		jr_error("job=%s %s", job->spec->id, err.msg);
+	} else {
+		char *dirs[JR_CG_N] = { NULL };
+		int c;
+
+		for (c = 0; c < JR_CG_N; c++)
+			if (job->cg.dir[c])
+				dirs[c] = strdup(job->cg.dir[c]);
+		if (jr_cg_destroy(&job->cg, &err) < 0) {
+			/* a directory that would not go: quarantined, its record kept, so the
+			 * next sweep (the slot's next lease, check --clean, serve's start) retries */
+			jr_error("job=%s %s", job->spec->id, err.msg);
+			for (c = 0; c < JR_CG_N; c++)
+				if (dirs[c] && access(dirs[c], F_OK) == 0) {
+					jr_uid_quarantine(job->spec->runtime_dir, &job->lease, dirs[c]);
+					break;
+				}
+		}
+		for (c = 0; c < JR_CG_N; c++)
+			free(dirs[c]);
 	}
 	job->have_cg = false;
 }
