@@ -744,7 +744,8 @@ static cfg_opt_t conf_opts[] = {
 /* The parse under way, for profile_section_cb (libconfuse gives callbacks no user pointer). */
 static struct jr_cfgp *conf_parse;
 
-static int profile_section_cb(cfg_t *cfg, cfg_opt_t *opt)
+/* The title of the section just read (profile NAME, client NAME): a plain name. */
+static int titled_section(cfg_t *cfg, cfg_opt_t *opt, const char *what)
 {
 	unsigned n = cfg_opt_size(opt);
 	cfg_t *sec = n ? cfg_opt_getnsec(opt, n - 1) : NULL;
@@ -753,24 +754,20 @@ static int profile_section_cb(cfg_t *cfg, cfg_opt_t *opt)
 	char q[96];
 
 	if (why)
-		return jr_cfgp_fail(conf_parse, cfg->line, "profile %s: the name %s",
+		return jr_cfgp_fail(conf_parse, cfg->line, "%s %s: the name %s", what,
 				    jr_quote_value(title, q, sizeof(q)), why);
 	return 0;
+}
+
+static int profile_section_cb(cfg_t *cfg, cfg_opt_t *opt)
+{
+	return titled_section(cfg, opt, "profile");
 }
 
 /* client NAME { }: one section a name, any number of names. */
 static int client_section_cb(cfg_t *cfg, cfg_opt_t *opt)
 {
-	unsigned n = cfg_opt_size(opt);
-	cfg_t *sec = n ? cfg_opt_getnsec(opt, n - 1) : NULL;
-	const char *title = sec ? cfg_title(sec) : NULL;
-	const char *why = jr_check_profile_name(title);
-	char q[96];
-
-	if (why)
-		return jr_cfgp_fail(conf_parse, cfg->line, "serve: client %s: the name %s",
-				    jr_quote_value(title, q, sizeof(q)), why);
-	return 0;
+	return titled_section(cfg, opt, "serve: client");
 }
 
 static int absolute_path_ok(const char *s)
