@@ -639,6 +639,17 @@ void jr_conf_free(struct jr_conf *conf)
 		jr_strv_free(&conf->serve.clients[i].profiles);
 	}
 	free(conf->serve.clients);
+	for (i = 0; i < conf->nreports; i++) {
+		struct jr_report_target *t = &conf->reports[i];
+
+		free(t->name);
+		free(t->url);
+		free(t->bearer_token_file);
+		free(t->client_cert);
+		free(t->client_key);
+		free(t->ca_file);
+	}
+	free(conf->reports);
 	memset(conf, 0, sizeof(*conf));
 }
 
@@ -727,6 +738,23 @@ static cfg_opt_t serve_opts[] = {
 	CFG_END(),
 };
 
+static cfg_opt_t report_opts[] = {
+	STR("url"),
+	STR("bearer_token_file"),
+	STR("client_cert"),
+	STR("client_key"),
+	STR("ca_file"),
+	STR("tls_verify"),
+	STR("connect_timeout"),
+	STR("timeout"),
+	STR("retry_min"),
+	STR("retry_max"),
+	STR("give_up"),
+	CFG_END(),
+};
+
+static int report_section_cb(cfg_t *cfg, cfg_opt_t *opt);
+
 static cfg_opt_t conf_opts[] = {
 	STR("runtime_dir"),
 	STR("state_dir"),
@@ -738,6 +766,8 @@ static cfg_opt_t conf_opts[] = {
 	SEC_CB("profile", profile_opts,
 	       CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES | CFGF_NODEFAULT, profile_section_cb),
 	SEC_CB("serve", serve_opts, CFGF_NODEFAULT, jr_cfgp_section_cb),
+	SEC_CB("report", report_opts,
+	       CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES | CFGF_NODEFAULT, report_section_cb),
 	CFG_END(),
 };
 
@@ -768,6 +798,12 @@ static int profile_section_cb(cfg_t *cfg, cfg_opt_t *opt)
 static int client_section_cb(cfg_t *cfg, cfg_opt_t *opt)
 {
 	return titled_section(cfg, opt, "serve: client");
+}
+
+/* report NAME { }: a report target. */
+static int report_section_cb(cfg_t *cfg, cfg_opt_t *opt)
+{
+	return titled_section(cfg, opt, "report");
 }
 
 static int absolute_path_ok(const char *s)
@@ -1198,6 +1234,131 @@ static int read_serve(struct jr_cfgp *p, cfg_t *cfg, struct jr_conf *conf)
 	return 0;
 }
 
+/* A duration key of a report section: 0 when absent (*out unchanged). */
+static int read_report_time(struct jr_cfgp *p, cfg_t *sec, const char *name, const char *key,
+			    uint64_t *out)
+{
+	const char *s = cfg_getstr(sec, key);
+	char why[128], q[96];
+	uint64_t v;
+
+	if (!s)
+		return 0;
+	if (jr_limit_parse(JR_L_WALL_TIME, s, 0, &v, why, sizeof(why)) < 0 ||
+	    v == JR_LIMIT_UNLIMITED)
+		return jr_cfgp_fail(p, jr_cfgp_line(p, sec, key), "report %s: %s = %s: must be a "
+				    "duration (500ms, 30s, 2m, 24h)", name, key,
+				    jr_quote_value(s, q, sizeof(q)));
+	*out = v;
+	return 0;
+}
+
+/* A path key of a report section (a file of the admin's). */
+static int read_report_path(struct jr_cfgp *p, cfg_t *sec, const char *name, const char *key,
+			    char **out)
+{
+	const char *s = cfg_getstr(sec, key);
+	char q[96];
+
+	if (!s)
+		return 0;
+	if (!absolute_path_ok(s))
+		return jr_cfgp_fail(p, jr_cfgp_line(p, sec, key), "report %s: %s = %s: must be an "
+				    "absolute path without '..'", name, key,
+				    jr_quote_value(s, q, sizeof(q)));
+	return set_str(out, s);
+}
+
+/* http:// or https://, a host, no credentials, no whitespace or control characters. */
+static const char *report_url_why(const char *u)
+{
+	const char *h, *p;
+
+	if (!strncmp(u, "https://", 8))
+		h = u + 8;
+	else if (!strncmp(u, "http://", 7))
+		h = u + 7;
+	else
+		return "must start with https:// or http://";
+	if (strlen(u) > 2048)
+		return "is longer than 2048 bytes";
+	for (p = u; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return "holds a space or a control character";
+	if (!*h || *h == '/' || *h == ':')
+		return "names no host";
+	if (memchr(h, '@', strcspn(h, "/?#")))
+		return "holds credentials (user@host): use bearer_token_file or client_cert";
+	return NULL;
+}
+
+static int read_reports(struct jr_cfgp *p, cfg_t *cfg, struct jr_conf *conf)
+{
+	unsigned i, n = cfg_size(cfg, "report");
+	int r;
+
+	if (n && !(conf->reports = calloc(n, sizeof(*conf->reports))))
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		cfg_t *c = cfg_getnsec(cfg, "report", i);
+		struct jr_report_target *t = &conf->reports[conf->nreports++];
+		const char *url = cfg_getstr(c, "url"), *v = cfg_getstr(c, "tls_verify"), *why;
+		char q[96];
+
+		t->line = c->line;
+		t->tls_verify = true;
+		t->connect_timeout_usec = 5 * 1000000ULL;
+		t->timeout_usec = 30 * 1000000ULL;
+		t->retry_min_usec = 1000000ULL;
+		t->retry_max_usec = 300 * 1000000ULL;
+		t->give_up_usec = 24 * 3600 * 1000000ULL;
+		if (!(t->name = strdup(cfg_title(c))))
+			return -ENOMEM;
+		if (!url)
+			return jr_cfgp_fail(p, c->line, "report %s: url = \"https://...\" is missing",
+					    t->name);
+		if ((why = report_url_why(url)))
+			return jr_cfgp_fail(p, jr_cfgp_line(p, c, "url"), "report %s: url = %s %s",
+					    t->name, jr_quote_value(url, q, sizeof(q)), why);
+		if ((r = set_str(&t->url, url)) < 0 ||
+		    (r = read_report_path(p, c, t->name, "bearer_token_file",
+					  &t->bearer_token_file)) < 0 ||
+		    (r = read_report_path(p, c, t->name, "client_cert", &t->client_cert)) < 0 ||
+		    (r = read_report_path(p, c, t->name, "client_key", &t->client_key)) < 0 ||
+		    (r = read_report_path(p, c, t->name, "ca_file", &t->ca_file)) < 0 ||
+		    (r = read_report_time(p, c, t->name, "connect_timeout",
+					  &t->connect_timeout_usec)) < 0 ||
+		    (r = read_report_time(p, c, t->name, "timeout", &t->timeout_usec)) < 0 ||
+		    (r = read_report_time(p, c, t->name, "retry_min", &t->retry_min_usec)) < 0 ||
+		    (r = read_report_time(p, c, t->name, "retry_max", &t->retry_max_usec)) < 0 ||
+		    (r = read_report_time(p, c, t->name, "give_up", &t->give_up_usec)) < 0)
+			return r;
+		if (v && !strcmp(v, "no"))
+			t->tls_verify = false;
+		else if (v && strcmp(v, "yes"))
+			return jr_cfgp_fail(p, jr_cfgp_line(p, c, "tls_verify"), "report %s: "
+					    "tls_verify = %s: must be \"yes\" or \"no\"", t->name,
+					    jr_quote_value(v, q, sizeof(q)));
+		if (t->client_key && !t->client_cert)
+			return jr_cfgp_fail(p, jr_cfgp_line(p, c, "client_key"), "report %s: "
+					    "client_key without client_cert", t->name);
+		if (t->retry_max_usec < t->retry_min_usec)
+			return jr_cfgp_fail(p, jr_cfgp_line(p, c, "retry_max"), "report %s: "
+					    "retry_max is below retry_min", t->name);
+	}
+	return 0;
+}
+
+const struct jr_report_target *jr_conf_report(const struct jr_conf *conf, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < conf->nreports; i++)
+		if (!strcmp(conf->reports[i].name, name))
+			return &conf->reports[i];
+	return NULL;
+}
+
 static bool client_matches(const struct jr_serve_client *cl, uid_t uid, gid_t gid,
 			   const gid_t *groups, size_t ngroups)
 {
@@ -1288,6 +1449,8 @@ int jr_conf_parse(const char *text, size_t len, const char *file, struct jr_conf
 		r = check_profiles(&p, &c);
 	if (r == 0)
 		r = read_serve(&p, cfg, &c);
+	if (r == 0)
+		r = read_reports(&p, cfg, &c);
 	if (r == 0 && !(c.file = strdup(file)))
 		r = -ENOMEM;
 	if (r == -ENOMEM && !p.failed)
@@ -1615,7 +1778,8 @@ int jr_conf_apply(const struct jr_conf *conf, const struct jr_jobreq *req,
 	int set[JR_L_N];
 	struct jr_strv argv = { 0 }, env = { 0 }, binds = { 0 }, etc = { 0 }, outputs = { 0 };
 	char *stdin_path = NULL, *hostname = NULL, *runtime_dir = NULL, *cgroup_parent = NULL;
-	char *cwd = NULL, *profile_name = NULL;
+	char *cwd = NULL, *profile_name = NULL, *report_name = NULL;
+	const char *report = NULL;
 	char w[JR_ERR_MAX / 2];
 	size_t i, l;
 	int k, r;
@@ -1677,6 +1841,21 @@ int jr_conf_apply(const struct jr_conf *conf, const struct jr_jobreq *req,
 	r = host_check(conf, prof, spec, val, set, src, err);
 	if (r < 0)
 		return r;
+	/* the report target: by name only, one jobrun.conf has */
+	for (l = 2; l-- > 0;) {
+		const struct jr_req_value *rv = layers[l] ? &layers[l]->report : NULL;
+		char q[96];
+
+		if (!rv || !rv->value)
+			continue;
+		if (!jr_conf_report(conf, rv->value))
+			return jr_err_set(err, 0, "%s: report = %s: no such report target in %s",
+					  where(layers[l], rv->line, w, sizeof(w)),
+					  jr_quote_value(rv->value, q, sizeof(q)),
+					  conf->file ? conf->file : "jobrun.conf (built in: none)");
+		report = rv->value;
+		break;
+	}
 	/* a staged job is unpacked before its job config is read: under the most memory that
 	 * config may ask for (as its workspace is sized at the profile's maximum disk), lowered
 	 * to its own limit afterwards (jr_cg_update) */
@@ -1726,6 +1905,7 @@ int jr_conf_apply(const struct jr_conf *conf, const struct jr_jobreq *req,
 	r |= dup_opt(&runtime_dir, conf->runtime_dir);
 	r |= dup_opt(&cgroup_parent, conf->cgroup_parent);
 	r |= dup_opt(&profile_name, prof->name);
+	r |= dup_opt(&report_name, report);
 	if (r) {
 		jr_strv_free(&argv);
 		jr_strv_free(&env);
@@ -1738,6 +1918,7 @@ int jr_conf_apply(const struct jr_conf *conf, const struct jr_jobreq *req,
 		free(runtime_dir);
 		free(cgroup_parent);
 		free(profile_name);
+		free(report_name);
 		return jr_err_set(err, ENOMEM, "job configuration");
 	}
 
@@ -1785,6 +1966,7 @@ int jr_conf_apply(const struct jr_conf *conf, const struct jr_jobreq *req,
 	extra->outputs = outputs;
 	extra->max_entries = prof->max_entries;
 	extra->max_name = prof->max_name;
+	extra->report = report_name;
 	return 0;
 }
 
@@ -1793,5 +1975,6 @@ void jr_job_extra_free(struct jr_job_extra *extra)
 	free(extra->profile);
 	free(extra->cwd);
 	jr_strv_free(&extra->outputs);
+	free(extra->report);
 	memset(extra, 0, sizeof(*extra));
 }

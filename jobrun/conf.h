@@ -86,6 +86,24 @@ struct jr_serve_conf {
 	size_t nclients;
 };
 
+/* A report target: report NAME { url = "https://..." ... } (README: Reporting). Jobs and
+ * submitters choose one by name (report = "NAME", --report NAME), never by URL. */
+struct jr_report_target {
+	char *name;
+	char *url;                /* http:// or https:// */
+	char *bearer_token_file;  /* "Authorization: Bearer <its first line>"; NULL: none */
+	char *client_cert;        /* TLS client certificate (PEM); NULL: none */
+	char *client_key;         /* its key; NULL: in client_cert */
+	char *ca_file;            /* CAs to verify the server with; NULL: the system's */
+	bool tls_verify;          /* true unless jobrun.conf says tls_verify = "no" */
+	uint64_t connect_timeout_usec; /* 5 s */
+	uint64_t timeout_usec;    /* one attempt, all of it: 30 s */
+	uint64_t retry_min_usec;  /* the first gap between attempts: 1 s, doubled each time */
+	uint64_t retry_max_usec;  /* the longest gap: 5 min */
+	uint64_t give_up_usec;    /* after this long in the outbox: dead-letter (24 h) */
+	int line;
+};
+
 struct jr_conf {
 	char *file;             /* the file it came from; NULL: built in */
 	char *runtime_dir;      /* /run/jobrun */
@@ -99,7 +117,12 @@ struct jr_conf {
 	struct jr_profile *profiles;
 	size_t nprofiles;
 	struct jr_serve_conf serve;
+	struct jr_report_target *reports;
+	size_t nreports;
 };
+
+/* The report target called name, or NULL. */
+const struct jr_report_target *jr_conf_report(const struct jr_conf *conf, const char *name);
 
 /* May the peer (uid, primary gid, supplementary groups) submit jobs of profile (NULL: any)?
  * Root may always. */
@@ -120,6 +143,7 @@ struct jr_job_extra {
 				     * checked): for jr_collect */
 	uint64_t max_entries;       /* the profile's archive limits, for the unpack helper */
 	uint64_t max_name;
+	char *report;               /* the report target chosen (cli's, else req's), or NULL */
 };
 
 /* The built-in configuration: what a host with no jobrun.conf gets. Profiles "grader" (the

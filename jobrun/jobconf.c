@@ -28,6 +28,7 @@ static cfg_opt_t job_opts[] = {
 	STR("stdin"),
 	LIST("outputs"),
 	STR("workdir"),
+	STR("report"),
 	SEC_CB("limits", limit_opts, CFGF_NODEFAULT, jr_cfgp_section_cb),
 	CFG_END(),
 };
@@ -65,7 +66,7 @@ static int check_value(struct jr_cfgp *p, cfg_t *sec, cfg_opt_t *opt, const char
 			why = "is longer than 64 bytes";
 		return why ? fail_value(p, line, key, value, why, 0) : 0;
 	}
-	if (!strcmp(key, "profile")) {
+	if (!strcmp(key, "profile") || !strcmp(key, "report")) {
 		why = jr_check_profile_name(value);
 	} else if (!strcmp(key, "command")) {
 		if (n > JR_REQ_MAX_ARGS)
@@ -135,6 +136,7 @@ static int extract(struct jr_cfgp *p, cfg_t *cfg, struct jr_jobreq *req)
 	r |= copy_value(p, cfg, "stdin", &req->stdin_file);
 	r |= copy_list(p, cfg, "outputs", &req->outputs, &req->outputs_line);
 	r |= copy_value(p, cfg, "workdir", &req->workdir);
+	r |= copy_value(p, cfg, "report", &req->report);
 	lim = cfg_size(cfg, "limits") ? cfg_getsec(cfg, "limits") : NULL;
 	for (k = 0; lim && k < JR_L_N; k++)
 		r |= copy_value(p, lim, jr_limit_name((enum jr_limit_key)k), &req->limits[k]);

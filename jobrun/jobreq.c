@@ -90,6 +90,7 @@ void jr_jobreq_free(struct jr_jobreq *req)
 	free(req->stdin_file.value);
 	jr_strv_free(&req->outputs);
 	free(req->workdir.value);
+	free(req->report.value);
 	for (k = 0; k < JR_L_N; k++)
 		free(req->limits[k].value);
 	memset(req, 0, sizeof(*req));
@@ -326,9 +327,9 @@ static int bad_key(struct jr_err *err, const struct jr_jobreq *req, int line, co
 /* Every string of req is UTF-8 (it travels as JSON). */
 static int check_utf8(const struct jr_jobreq *req, struct jr_err *err)
 {
-	const struct jr_req_value *v[4 + JR_L_N] = { &req->profile, &req->shell, &req->stdin_file,
-						       &req->workdir };
-	const char *names[4 + JR_L_N] = { "profile", "shell", "stdin", "workdir" };
+	const struct jr_req_value *v[5 + JR_L_N] = { &req->profile, &req->shell, &req->stdin_file,
+						       &req->workdir, &req->report };
+	const char *names[5 + JR_L_N] = { "profile", "shell", "stdin", "workdir", "report" };
 	const struct jr_strv *l[3] = { &req->argv, &req->env, &req->outputs };
 	const char *const lnames[3] = { "command", "env", "outputs" };
 	const int llines[3] = { req->argv_line, req->env_line, req->outputs_line };
@@ -336,10 +337,10 @@ static int check_utf8(const struct jr_jobreq *req, struct jr_err *err)
 	int k;
 
 	for (k = 0; k < JR_L_N; k++) {
-		v[4 + k] = &req->limits[k];
-		names[4 + k] = jr_limit_defs[k].name;
+		v[5 + k] = &req->limits[k];
+		names[5 + k] = jr_limit_defs[k].name;
 	}
-	for (i = 0; i < 4 + JR_L_N; i++)
+	for (i = 0; i < 5 + JR_L_N; i++)
 		if (v[i]->value && !jr_is_utf8(v[i]->value))
 			return bad_value(err, req, v[i]->line, names[i], v[i]->value,
 					 "is not valid UTF-8");
@@ -399,6 +400,8 @@ int jr_jobreq_check(const struct jr_jobreq *req, struct jr_err *err)
 		return bad_value(err, req, req->stdin_file.line, "stdin", req->stdin_file.value, why);
 	if (req->workdir.value && (why = jr_check_relpath(req->workdir.value, 0)))
 		return bad_value(err, req, req->workdir.line, "workdir", req->workdir.value, why);
+	if (req->report.value && (why = jr_check_profile_name(req->report.value)))
+		return bad_value(err, req, req->report.line, "report", req->report.value, why);
 	if (req->outputs.n > JR_REQ_MAX_OUTPUTS)
 		return bad_key(err, req, req->outputs_line, "outputs", "more than 256 files");
 	for (i = 0; i < req->outputs.n; i++)
@@ -469,6 +472,7 @@ json_t *jr_jobreq_to_json(const struct jr_jobreq *req)
 	r |= put_value(o, "stdin", &req->stdin_file);
 	r |= put_list(o, "outputs", &req->outputs, req->outputs_line);
 	r |= put_value(o, "workdir", &req->workdir);
+	r |= put_value(o, "report", &req->report);
 	for (k = 0; k < JR_L_N && !r; k++) {
 		if (!req->limits[k].value)
 			continue;
@@ -604,6 +608,8 @@ static int from_object(const json_t *root, struct jr_jobreq *req, struct jr_err 
 			r = get_value(v, key, JR_REQ_MAX_PATH, &req->stdin_file, err);
 		} else if (!strcmp(key, "workdir")) {
 			r = get_value(v, key, JR_REQ_MAX_PATH, &req->workdir, err);
+		} else if (!strcmp(key, "report")) {
+			r = get_value(v, key, JR_REQ_MAX_PROFILE, &req->report, err);
 		} else if (!strcmp(key, "command")) {
 			r = get_list(v, key, JR_REQ_MAX_ARGS, JR_REQ_MAX_STRING, &req->argv,
 				     &req->argv_line, err);

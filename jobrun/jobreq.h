@@ -94,6 +94,7 @@ struct jr_jobreq {
 	struct jr_strv outputs;      /* paths inside /job collected after the job */
 	int outputs_line;
 	struct jr_req_value workdir; /* a directory inside /job (default: /job) */
+	struct jr_req_value report;  /* a report target of jobrun.conf, by name */
 	struct jr_req_value limits[JR_L_N];
 };
 
@@ -142,7 +143,7 @@ const char *jr_quote_value(const char *s, char *buf, size_t size);
  *   { "file": "job.conf", "profile": {"value": "grader", "line": 1},
  *     "command": {"value": ["./a.out", "x"], "line": 2}, "shell": {"value": "...", "line": 3},
  *     "env": {"value": ["A=1"], "line": 4}, "stdin": {...}, "outputs": {"value": [...], ...},
- *     "workdir": {...}, "limits": { "memory": {"value": "256M", "line": 7}, ... } }
+ *     "workdir": {...}, "report": {...}, "limits": { "memory": {"value": "256M", "line": 7}, ... } }
  * Keys not given are left out. Returns a new reference, or NULL (out of memory). */
 json_t *jr_jobreq_to_json(const struct jr_jobreq *req);
 
@@ -156,7 +157,7 @@ int jr_jobreq_from_json(const char *text, struct jr_jobreq *req, struct jr_err *
  *   profile = "grader"
  *   command = {"./a.out", "arg"}        or      shell = "make && ./run"   (not both)
  *   env = {"NAME=VALUE", ...}   stdin = "input.txt"   outputs = {"out.txt", "logs/run.log"}
- *   workdir = "sub/dir"
+ *   workdir = "sub/dir"   report = "grader"   (a report target of jobrun.conf, by name)
  *   limits { memory = "256M" cpu_time = "1.5s" pids = 64 ... }   (every value is a string)
  * text need not be NUL-terminated; file names it in messages ("job.conf"). The text is
  * untrusted: it is parsed with an empty environment and no variable is ever expanded

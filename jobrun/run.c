@@ -6,6 +6,7 @@
 #include "job.h"
 #include "jobreq.h"
 #include "log.h"
+#include "outbox.h"
 #include "units.h"
 
 #include <errno.h>
@@ -24,6 +25,7 @@ enum {
 	OPT_DIR = 256, OPT_STDIN, OPT_STDOUT, OPT_STDERR, OPT_RESULT, OPT_ENV, OPT_HOSTNAME,
 	OPT_STACK, OPT_FSIZE, OPT_RO_BIND, OPT_UID_RANGE, OPT_RUNTIME_DIR, OPT_ID, OPT_CPUSET,
 	OPT_SCRATCH, OPT_CGROUP_PARENT, OPT_CONFIG, OPT_PROFILE, OPT_JOB_CONF, OPT_OUTPUT_DIR,
+	OPT_REPORT,
 	OPT_LIMIT = 512, /* + the limit's key: one option each, named by jr_limit_defs */
 };
 
@@ -49,6 +51,7 @@ static const struct option fixed_options[] = {
 	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "job-conf", required_argument, NULL, OPT_JOB_CONF },
 	{ "output-dir", required_argument, NULL, OPT_OUTPUT_DIR },
+	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 };
@@ -90,6 +93,8 @@ static const char usage[] =
 	"                        stderr when the result goes to stdout)\n"
 	"  --stderr FILE         where the job's stderr goes (default: jobrun's stderr)\n"
 	"  --result FILE         write the JSON result there (default: stdout, after the job)\n"
+	"  --report NAME         also POST the result to jobrun.conf's report target NAME\n"
+	"                        (through the outbox: jobrun-report delivers it, retrying)\n"
 	"  --env NAME[=VALUE]    add to the job's environment (NAME alone: jobrun's value)\n"
 	"  --hostname NAME       the job's hostname (default jobrun)\n"
 	"  --open-files N        RLIMIT_NOFILE (grader 256 / 4096)\n"
@@ -313,6 +318,10 @@ static int parse_one(struct jr_spec *spec, int opt, const char *val, char **envi
 		return set_str(&spec->id, val);
 	case OPT_CPUSET: return parse_cpuset(spec, val, err);
 	case OPT_SCRATCH: return caller_path(&spec->scratch, "scratch", val, err);
+	case OPT_REPORT:
+		if (jr_check_profile_name(val))
+			return bad(err, "report", val, "the name of a report target of jobrun.conf");
+		return 0; /* recorded by jr_run_parse_cli */
 	case OPT_CONFIG:
 	case OPT_PROFILE:
 		return 0; /* recorded by jr_run_parse_cli */
@@ -377,6 +386,9 @@ static int record(struct jr_run_cli *cli, int opt, const char *val, const struct
 		return set_str(&cli->config, val);
 	case OPT_PROFILE:
 		v = &cli->req.profile;
+		break;
+	case OPT_REPORT:
+		v = &cli->req.report;
 		break;
 	case OPT_HOSTNAME:
 		return dup_into(&cli->hostname, spec->hostname);
@@ -601,8 +613,30 @@ static void sanitize_stdio(void)
 		close(fd);
 }
 
+/* The result of a job with a report target goes to the outbox, once its result file is
+ * written; a reporter delivers it in the background (outbox.h): jobrun does not wait. A
+ * failure here is the caller's to know (a warning and exit status 2), the result file is
+ * written either way. */
+static int report_result(const struct jr_conf *conf, const struct jr_spec *spec,
+			 const char *json)
+{
+	struct jr_err err;
+
+	if (!spec->report)
+		return 0;
+	if (jr_outbox_put(conf->state_dir, spec->report, json, &err) < 0) {
+		fprintf(stderr, "jobrun: report %s: %s\n", spec->report, err.msg);
+		return -1;
+	}
+	if (jr_outbox_kick(conf->state_dir, conf->file, &err) < 0)
+		fprintf(stderr, "jobrun: report %s: the result waits in the outbox: %s\n",
+			spec->report, err.msg);
+	return 0;
+}
+
 static int run_job(struct jr_spec *spec, const struct jr_host *host,
-		   const struct jr_admit *admit, struct jr_cp_dest *result)
+		   const struct jr_admit *admit, const struct jr_conf *conf,
+		   struct jr_cp_dest *result)
 {
 	static const int signums[3] = { SIGINT, SIGTERM, SIGHUP };
 	struct run_ctx ctx;
@@ -639,6 +673,8 @@ static int run_job(struct jr_spec *spec, const struct jr_host *host,
 		fprintf(stderr, "jobrun: %s\n", err.msg);
 		status = 2;
 	}
+	if (report_result(conf, spec, json) < 0)
+		status = 2;
 	free(json);
 	return status;
 }
@@ -677,6 +713,9 @@ static int admit_cb(void *data, const struct jr_jobreq *req, struct jr_spec *spe
 	extra.profile = NULL;
 	spec->max_entries = extra.max_entries;
 	spec->max_name = extra.max_name;
+	free(spec->report);
+	spec->report = extra.report;
+	extra.report = NULL;
 	jr_job_extra_free(&extra);
 	if (apply_host_options(&ad->cli, spec) < 0)
 		return jr_err_set(err, ENOMEM, "options");
@@ -842,7 +881,7 @@ int jr_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	jr_host_init(&host);
-	status = run_job(&spec, &host, &admit, spec.result_path ? &result : NULL);
+	status = run_job(&spec, &host, &admit, ad.conf, spec.result_path ? &result : NULL);
 	jr_cg_host_free(&host.cg);
 out:
 	jr_cp_dest_free(&result);

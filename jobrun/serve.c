@@ -9,7 +9,9 @@
 #include "callerpath.h"
 #include "conf.h"
 #include "job.h"
+#include "helper.h"
 #include "log.h"
+#include "outbox.h"
 #include "run.h"
 #include "sproto.h"
 #include "sweep.h"
@@ -150,6 +152,11 @@ static struct server {
 	uint64_t submitted, refused;
 	struct histogram start_latency, run_time;
 	uint64_t t0;
+	/* jobrun-report, kept running while jobrun.conf has report targets (outbox.h) */
+	uv_process_t reporter;
+	bool reporter_running;
+	uv_timer_t reporter_restart;
+	unsigned reporter_starts;
 } S;
 
 static void conn_close(struct conn *c);
@@ -368,6 +375,8 @@ struct fs_work {
 	size_t len;
 	bool remove_req;        /* the result is on disk: the request is done with */
 	int r;
+	struct jr_err report_err; /* the outbox could not take the result (report_r < 0) */
+	int report_r;
 };
 
 /* A spool job's result, for its submitter: results/<name>.json, theirs (0600). One of another
@@ -412,6 +421,10 @@ static void fs_work_cb(uv_work_t *w)
 	fw->r = write_durable(S.jobs_dirfd, fw->name, fw->text, fw->len);
 	if (!fw->r && fw->remove_req && fw->sj->spool_name)
 		spool_result(fw->sj, fw->text, fw->len);
+	/* the result is durable: now the outbox, for the reporter (never before the file) */
+	if (!fw->r && fw->remove_req && fw->sj->spec.report)
+		fw->report_r = jr_outbox_put(fw->sj->conf->conf.state_dir, fw->sj->spec.report,
+					     fw->text, &fw->report_err);
 	if (!fw->r && fw->remove_req) {
 		char req[JR_SERVE_MAX_ID + 16];
 
@@ -633,6 +646,8 @@ static void result_written(uv_work_t *w, int status)
 	if (status == 0 && fw->r < 0)
 		jr_error("job=%s cannot write its result in %s: %s", sj->id, S.jobs_dir,
 			 strerror(-fw->r));
+	if (status == 0 && fw->report_r < 0)
+		jr_error("job=%s report %s: %s", sj->id, sj->spec.report, fw->report_err.msg);
 	free(fw->text);
 	free(fw);
 	sj->io--;
@@ -1927,6 +1942,8 @@ static void stop_listening(void)
 	unlink(S.socket_path);
 }
 
+static void reporter_stop(void);
+
 static void close_all(void)
 {
 	struct conn *c, *next;
@@ -1963,6 +1980,7 @@ static void close_all(void)
 			uv_close((uv_handle_t *)&S.sigs[i], NULL);
 	if (!uv_is_closing((uv_handle_t *)&S.tick))
 		uv_close((uv_handle_t *)&S.tick, NULL);
+	reporter_stop();
 	if (!uv_is_closing((uv_handle_t *)&S.grace))
 		uv_close((uv_handle_t *)&S.grace, NULL);
 }
@@ -2028,6 +2046,92 @@ static void stop(int signum)
 	maybe_exit();
 }
 
+static void reporter_start(void);
+
+static void reporter_restart_cb(uv_timer_t *t)
+{
+	(void)t;
+	reporter_start();
+}
+
+static void reporter_closed(uv_handle_t *h)
+{
+	(void)h;
+	S.reporter_running = false;
+}
+
+static void reporter_exit_cb(uv_process_t *p, int64_t status, int signum)
+{
+	jr_warn("jobrun-report (pid %d) ended: status %lld, signal %d%s", p->pid,
+		(long long)status, signum, S.stopping ? "" : "; started again in 1 s");
+	uv_close((uv_handle_t *)p, reporter_closed);
+	if (!S.stopping)
+		uv_timer_start(&S.reporter_restart, reporter_restart_cb, 1000, 0);
+}
+
+/* Keep one jobrun-report running while jobrun.conf names report targets. Its log goes to
+ * jobrun serve's stderr. */
+static void reporter_start(void)
+{
+	const struct jr_conf *conf = &S.conf->conf;
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	uv_stdio_container_t stdio[3];
+	uv_process_options_t o;
+	struct jr_err err;
+	char *args[5];
+	int fd, r;
+
+	if (S.reporter_running || S.stopping || !conf->nreports)
+		return;
+	fd = jr_helper_dir_open(dir, sizeof(dir), &err);
+	if (fd >= 0) {
+		close(fd);
+		fd = jr_helper_open("jobrun-report", &err);
+	}
+	if (fd < 0) {
+		jr_error("reports wait in the outbox: %s", err.msg);
+		return;
+	}
+	close(fd);
+	snprintf(path, sizeof(path), "%s/jobrun-report", dir);
+	args[0] = path;
+	args[1] = conf->file ? "--config" : NULL;
+	args[2] = (char *)conf->file;
+	args[3] = NULL;
+	memset(&o, 0, sizeof(o));
+	memset(stdio, 0, sizeof(stdio));
+	stdio[0].flags = UV_IGNORE;
+	stdio[1].flags = UV_IGNORE;
+	stdio[2].flags = UV_INHERIT_FD;
+	stdio[2].data.fd = 2;
+	o.file = path;
+	o.args = args;
+	o.exit_cb = reporter_exit_cb;
+	o.stdio = stdio;
+	o.stdio_count = 3;
+	r = uv_spawn(S.loop, &S.reporter, &o);
+	if (r < 0) {
+		jr_error("reports wait in the outbox: cannot start %s: %s", path, uv_strerror(r));
+		uv_close((uv_handle_t *)&S.reporter, NULL);
+		return;
+	}
+	S.reporter_running = true;
+	S.reporter_starts++;
+	jr_info("jobrun-report started (pid %d): it delivers %s/" JR_OUTBOX_DIR, S.reporter.pid,
+		conf->state_dir);
+}
+
+static void reporter_stop(void)
+{
+	uv_timer_stop(&S.reporter_restart);
+	if (!uv_is_closing((uv_handle_t *)&S.reporter_restart))
+		uv_close((uv_handle_t *)&S.reporter_restart, NULL);
+	if (S.reporter_running && !uv_is_closing((uv_handle_t *)&S.reporter)) {
+		uv_process_kill(&S.reporter, SIGTERM);
+		uv_close((uv_handle_t *)&S.reporter, reporter_closed);
+	}
+}
+
 static void reload(void)
 {
 	struct jr_err err;
@@ -2042,6 +2146,10 @@ static void reload(void)
 	jr_cp_bind_cache(true); /* the profiles' binds are looked up afresh */
 	jr_info("SIGHUP: %s reloaded: it applies to new jobs", sc->conf.file ? sc->conf.file
 									   : "jobrun.conf");
+	if (S.reporter_running && !uv_is_closing((uv_handle_t *)&S.reporter))
+		uv_process_kill(&S.reporter, SIGHUP);
+	else
+		reporter_start();
 }
 
 static void signal_cb(uv_signal_t *s, int signum)
@@ -2345,6 +2453,8 @@ int jr_cmd_serve(int argc, char **argv)
 	}
 	recover();
 	spool_scan();
+	uv_timer_init(&loop, &S.reporter_restart);
+	reporter_start();
 	jr_info("listening on %s: %u slots, a queue of %u at most, config %s", S.socket_path,
 		S.slots, S.conf->conf.serve.queue_max,
 		S.conf->conf.file ? S.conf->conf.file : "(built in)");

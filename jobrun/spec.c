@@ -96,6 +96,7 @@ void jr_spec_free(struct jr_spec *spec)
 	jr_strv_free(&spec->outputs);
 	free(spec->profile);
 	memset(spec, 0, sizeof(*spec));
+	free(spec->report);
 }
 
 int jr_valid_hostname(const char *s)

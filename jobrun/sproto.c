@@ -35,6 +35,7 @@ static const struct {
 	{ "file-size", JR_SOPT_VALUE, false },  { "cpuset", JR_SOPT_VALUE, false },
 	{ "ro-bind", JR_SOPT_LIST, true },      { "scratch", JR_SOPT_VALUE, true },
 	{ "cgroup-parent", JR_SOPT_VALUE, true },
+	{ "report", JR_SOPT_VALUE, false },
 };
 
 enum jr_sopt_class jr_sopt_class(const char *name, bool root)

@@ -5,7 +5,7 @@ set -eu
 
 # build: compiler, static libc (jobrun-init and the probe are static), the hot binary's libraries
 #        (libuv, jansson, libconfuse; libseccomp at build time only), jobrun-unpack's (libarchive
-#        and the static archives of its compressors)
+#        and the static archives of its compressors), jobrun-report's (libcurl)
 # test:  cmocka (unit), jq (reading results), util-linux/mount/procps (unshare, setpriv, findmnt,
 #        losetup, pgrep), strace (80-unpack: no open by path), archivers to
 #        make hostile archives (bsdtar, zstd, xz, bzip2), clang + libFuzzer (make fuzz),
@@ -13,7 +13,7 @@ set -eu
 #        and quotaon -p read the job's quota back)
 # bench: hyperfine, bubblewrap (a peer measured side by side)
 PKGS="gcc make libc6-dev pkg-config libuv1-dev libjansson-dev libseccomp-dev libconfuse-dev
-libarchive-dev nettle-dev zlib1g-dev libbz2-dev liblzma-dev libzstd-dev libcmocka-dev
+libcurl4-openssl-dev libarchive-dev nettle-dev zlib1g-dev libbz2-dev liblzma-dev libzstd-dev libcmocka-dev
 jq util-linux mount procps strace libarchive-tools zstd xz-utils bzip2 clang libclang-rt-14-dev e2fsprogs quota
 hyperfine bubblewrap"
 
