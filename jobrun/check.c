@@ -241,11 +241,12 @@ static void check_uid_range(void)
 		     "groups", lo, hi - 1);
 }
 
-/* jobrun-init (every job) and jobrun-unpack (tarball jobs): where jobrun takes them from, and
- * a trial run of each (helper.c). A missing or broken one: jobrun cannot run jobs. */
+/* jobrun-init (every job), jobrun-unpack (tarball jobs) and jobrun-report (report targets):
+ * where jobrun takes them from, and a trial run of each (helper.c). A missing or broken one:
+ * jobrun cannot run jobs, or cannot deliver their reports. */
 static void check_helpers(void)
 {
-	static const char *const names[] = { "jobrun-init", "jobrun-unpack" };
+	static const char *const names[] = { "jobrun-init", "jobrun-unpack", "jobrun-report" };
 	char dir[PATH_MAX], what[PATH_MAX + 128], label[32];
 	struct jr_err err;
 	size_t i;

@@ -585,19 +585,21 @@ static void signal_cb(uv_signal_t *h, int signum)
 }
 
 static const char usage[] =
-	"usage: jobrun-report [--config FILE] [--drain] [--log FILE] [-v]\n"
+	"usage: jobrun-report [--config FILE] [--drain] [--log FILE] [-v] | --version\n"
 	"Deliver the results in STATE_DIR/outbox to jobrun.conf's report targets.\n"
 	"  --config FILE  jobrun.conf (default /etc/jobrun/jobrun.conf)\n"
 	"  --drain        exit once the outbox is empty (else: run until SIGTERM)\n"
 	"  --log FILE     append the log there (default: stderr)\n"
-	"  -v             log every attempt\n";
+	"  -v             log every attempt\n"
+	"  --version      print the version and libcurl's, and exit\n";
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "drain", no_argument, NULL, 'd' },
 		{ "log", required_argument, NULL, 'l' },    { "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' },         { "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct jr_err err;
 	char lock[PATH_MAX + 8];
@@ -623,6 +625,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'h': fputs(usage, stdout); return 0;
+		case 'V': printf("jobrun-report " JR_VERSION " (%s)\n", curl_version()); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
 	}

@@ -26,13 +26,13 @@ else
 	not_ok "make install PREFIX=$P (build dir $BUILD_DIR)" "$(tail -n 20 "$T/install.log")"
 fi
 bad=""
-for f in bin/jobrun libexec/jobrun/jobrun-init libexec/jobrun/jobrun-unpack; do
+for f in bin/jobrun libexec/jobrun/jobrun-init libexec/jobrun/jobrun-unpack libexec/jobrun/jobrun-report; do
 	[ -f "$P/$f" ] && [ "$(stat -c %a:%u "$P/$f")" = 755:0 ] || bad="$bad $f"
 done
 for f in share/man/man1/jobrun.1 share/bash-completion/completions/jobrun; do
 	[ -f "$P/$f" ] && [ "$(stat -c %a:%u "$P/$f")" = 644:0 ] || bad="$bad $f"
 done
-is "$bad" "" "installed: bin/jobrun, libexec/jobrun/{jobrun-init,jobrun-unpack} 0755, the man page and the bash completion 0644, root's"
+is "$bad" "" "installed: bin/jobrun, libexec/jobrun/{jobrun-init,jobrun-unpack,jobrun-report} 0755, the man page and the bash completion 0644, root's"
 check "the installed man page is packaging/man/jobrun.1" \
 	cmp -s "$SRC/packaging/man/jobrun.1" "$P/share/man/man1/jobrun.1"
 
@@ -55,6 +55,8 @@ like "$(grep '^jobrun-init:' "$T/check.out")" "^jobrun-init: +$P/libexec/jobrun/
 	"jobrun check: jobrun-init found and its trial run passes"
 like "$(grep '^jobrun-unpack:' "$T/check.out")" "^jobrun-unpack: +$P/libexec/jobrun/jobrun-unpack: .*executable, unpacks" \
 	"jobrun check: jobrun-unpack found and its trial run passes"
+like "$(grep '^jobrun-report:' "$T/check.out")" "^jobrun-report: +$P/libexec/jobrun/jobrun-report: .*executable, starts with its libcurl" \
+	"jobrun check: jobrun-report found and its trial run passes"
 
 # ---------------------------------------------------------------- a tarball job
 # conf/examples/hello, the demo's job (its limits raised for the slow VM lane).
