@@ -5,6 +5,7 @@ BINDIR      ?= $(PREFIX)/bin
 LIBEXECDIR  ?= $(PREFIX)/libexec/jobrun
 MANDIR      ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+DATADIR     ?= $(PREFIX)/share/jobrun
 SYSTEMDDIR  ?= $(PREFIX)/lib/systemd/system
 BUILD       ?= build
 CC          ?= cc
@@ -117,7 +118,8 @@ help:
 	@echo "make soak       10,000 jobs through jobrun serve: nothing may leak"
 	@echo "make install    install into PREFIX=$(PREFIX): bin/jobrun, libexec/jobrun/ (its"
 	@echo "                helpers, found from bin/jobrun wherever PREFIX is), the man page,"
-	@echo "                the bash completion; then run PREFIX/bin/jobrun check (as root)"
+	@echo "                the bash completion, share/jobrun/result.schema.json; then run"
+	@echo "                PREFIX/bin/jobrun check (as root)"
 
 $(BUILD)/%.o: jobrun/%.c jobrun/*.h | $(BUILD)
 	$(call say,CC,$@)$(CC) $(CFLAGS_JR) -c -o $@ $<
@@ -286,3 +288,5 @@ install: all
 
 clean:
 	rm -rf build build-asan
+	install -d $(DESTDIR)$(DATADIR)
+	install -m 0644 docs/result.schema.json $(DESTDIR)$(DATADIR)/result.schema.json

@@ -5,6 +5,7 @@
 #include "serve.h"
 #include "callerpath.h"
 #include "conf.h"
+#include "result.h"
 #include "sproto.h"
 
 #include <errno.h>
@@ -174,9 +175,27 @@ static json_t *request(const char *op)
 	return json_pack("{s:i, s:s}", "v", JR_PROTO_VERSION, "op", op);
 }
 
-/* Print a result like `jobrun run` (indented JSON, then a newline) to stdout or a file;
- * returns the exit status of `jobrun run` for it. */
-static int print_result(json_t *reply, const char *result_file)
+/* Write text to path: a temporary file beside it, fsync, rename (the client's own rights). */
+static void write_file(const char *opt, const char *path, const char *text)
+{
+	char tmp[4096];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
+	f = fopen(tmp, "wex");
+	if (!f)
+		die(2, "%s %s: %s", opt, path, strerror(errno));
+	if (fputs(text, f) < 0 || fflush(f) || fsync(fileno(f)) || fclose(f) ||
+	    rename(tmp, path) < 0) {
+		unlink(tmp);
+		die(2, "%s %s: %s", opt, path, strerror(errno));
+	}
+}
+
+/* Print a result like `jobrun run` (indented JSON, then a newline) to stdout or a file, and
+ * isolate's meta file made from it (meta_file, when not NULL); returns the exit status of
+ * `jobrun run` for it. */
+static int print_result(json_t *reply, const char *result_file, const char *meta_file)
 {
 	json_t *res = json_object_get(reply, "result");
 	int status = (int)json_integer_value(json_object_get(reply, "exit_status"));
@@ -185,6 +204,14 @@ static int print_result(json_t *reply, const char *result_file)
 
 	if (!text)
 		die(2, "a reply without a result");
+	if (meta_file) {
+		char *meta = jr_result_meta_from_json(text);
+
+		if (!meta)
+			die(2, "--meta %s: the reply's result is not one", meta_file);
+		write_file("--meta", meta_file, meta);
+		free(meta);
+	}
 	if (result_file) {
 		char tmp[4096];
 
@@ -288,7 +315,7 @@ static void add_option(struct submit *sb, const char *name, const char *value)
 }
 
 static const char submit_usage[] =
-	"usage: jobrun submit [--wait] [--priority N] [--socket PATH] [--result FILE]\n"
+	"usage: jobrun submit [--wait] [--priority N] [--socket PATH] [--result FILE] [--meta FILE]\n"
 	"                     [RUN OPTIONS] JOB.tar.gz|- [-- CMD...] | [--] CMD...\n"
 	"Give a job to jobrun serve. Without --wait: print its id. With --wait: print its result\n"
 	"as `jobrun run` does and exit with the same status (0 OK, 1 another verdict, 2 XX or an\n"
@@ -300,12 +327,13 @@ static const char submit_usage[] =
 	"  --priority N      -1000..1000: higher runs first (default 0)\n"
 	"  --socket PATH     the supervisor's socket (default $JOBRUN_SOCKET, jobrun.conf's\n"
 	"                    serve { socket }, " JR_SERVE_DEFAULT_SOCKET ")\n"
-	"  --result FILE     with --wait: write the result there instead of stdout\n";
+	"  --result FILE     with --wait: write the result there instead of stdout\n"
+	"  --meta FILE       with --wait: also write it in isolate's meta-file format there\n";
 
 static int cmd_submit(int argc, char **argv)
 {
 	struct submit sb = { .options = json_object(), .fdmap = json_object() };
-	const char *sock = NULL, *result_file = NULL, *id = NULL;
+	const char *sock = NULL, *result_file = NULL, *meta_file = NULL, *id = NULL;
 	bool wait = false, have_stdout = false, have_stderr = false;
 	json_t *req, *command = NULL, *reply;
 	long prio = 0;
@@ -351,6 +379,8 @@ static int cmd_submit(int argc, char **argv)
 			sock = val;
 		else if (!strcmp(name, "result"))
 			result_file = val;
+		else if (!strcmp(name, "meta"))
+			meta_file = val;
 		else if (!strcmp(name, "priority")) {
 			char *end;
 
@@ -378,6 +408,8 @@ static int cmd_submit(int argc, char **argv)
 	}
 	if (result_file && !wait)
 		die(2, "--result needs --wait (without it, `jobrun wait ID` gives the result)");
+	if (meta_file && !wait)
+		die(2, "--meta needs --wait");
 	/* with --wait, like `jobrun run`: the job's output is the caller's own */
 	if (wait && !have_stdout)
 		add_fd(&sb, "stdout", result_file ? 1 : 2);
@@ -402,7 +434,7 @@ static int cmd_submit(int argc, char **argv)
 			printf("%s\n", json_string_value(json_object_get(reply, "id")));
 			return 0;
 		}
-		return print_result(reply, result_file);
+		return print_result(reply, result_file, meta_file);
 	}
 }
 
@@ -480,7 +512,7 @@ int jr_cmd_client(int argc, char **argv)
 	client_send(&cl, req, NULL, 0);
 	reply = expect_ok(client_recv(&cl), op);
 	if (!strcmp(op, "wait"))
-		return print_result(reply, NULL);
+		return print_result(reply, NULL, NULL);
 	if (!strcmp(op, "metrics")) {
 		fputs(json_string_value(json_object_get(reply, "text")), stdout);
 		return 0;

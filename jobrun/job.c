@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -537,18 +538,30 @@ static void drain_cb(uv_timer_t *t)
 static void exit_cb(uv_poll_t *h, int status, int events)
 {
 	struct jr_job *job = h->data;
+	struct rusage ru;
 	siginfo_t si;
 
 	(void)status;
 	(void)events;
 	memset(&si, 0, sizeof(si));
-	if (waitid((idtype_t)P_PIDFD, (id_t)job->pidfd, &si, WEXITED | WNOHANG) < 0) {
+	memset(&ru, 0, sizeof(ru));
+	/* the raw system call: it also gives PID 1's rusage, its reaped descendants' included */
+	if (syscall(SYS_waitid, P_PIDFD, job->pidfd, &si, WEXITED | WNOHANG, &ru) < 0) {
 		if (errno != ECHILD)
 			return;
 		/* already reaped (SIGCHLD ignored): the readable pidfd says it is gone, and
 		 * the status pipe still carries the command's wait status */
 	} else if (si.si_pid == 0) {
 		return; /* spurious */
+	} else {
+		job->result.rusage.have = true;
+		job->result.rusage.user_usec = (uint64_t)ru.ru_utime.tv_sec * 1000000 +
+					       (uint64_t)ru.ru_utime.tv_usec;
+		job->result.rusage.sys_usec = (uint64_t)ru.ru_stime.tv_sec * 1000000 +
+					      (uint64_t)ru.ru_stime.tv_usec;
+		job->result.rusage.max_rss_kib = (uint64_t)ru.ru_maxrss;
+		job->result.rusage.nvcsw = (uint64_t)ru.ru_nvcsw;
+		job->result.rusage.nivcsw = (uint64_t)ru.ru_nivcsw;
 	}
 	uv_poll_stop(h);
 	uv_timer_stop(&job->timer);

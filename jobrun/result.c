@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,11 +325,23 @@ static int add_job_files(json_t *o, const struct jr_result *r, const struct jr_s
 	return json_object_set_new(o, "archive", json_null());
 }
 
-char *jr_result_json(const struct jr_result *r, const struct jr_spec *spec)
+static json_t *rusage_json(const struct jr_rusage *ru)
+{
+	if (!ru->have)
+		return json_null();
+	return json_pack("{s:f, s:f, s:I, s:I, s:I}",
+			 "user_seconds", (double)ru->user_usec / 1e6,
+			 "system_seconds", (double)ru->sys_usec / 1e6,
+			 "max_rss_bytes", (json_int_t)(ru->max_rss_kib * 1024),
+			 "voluntary_context_switches", (json_int_t)ru->nvcsw,
+			 "involuntary_context_switches", (json_int_t)ru->nivcsw);
+}
+
+/* The result as a JSON object (docs/result.md, docs/result.schema.json), or NULL. */
+static json_t *result_object(const struct jr_result *r, const struct jr_spec *spec)
 {
 	char host[256] = "";
 	json_t *o, *usage;
-	char *s;
 
 	gethostname(host, sizeof(host) - 1);
 	o = json_pack("{s:i, s:o, s:s, s:o, s:o, s:o, s:o, s:f, s:o, s:o, s:o, s:o, s:o, s:o, "
@@ -352,12 +365,9 @@ char *jr_result_json(const struct jr_result *r, const struct jr_spec *spec)
 		return NULL;
 	usage = usage_json(r, spec);
 	if (!usage || json_object_update(o, usage) < 0 ||
+	    json_object_set_new(o, "rusage", rusage_json(&r->rusage)) < 0 ||
 	    json_object_set_new(o, "cgroup_version", cgroup_version_json(r->cg_version)) < 0) {
 		json_decref(usage);
-	if (add_job_files(o, r, spec) < 0) {
-		json_decref(o);
-		return NULL;
-	}
 		json_decref(o);
 		return NULL;
 	}
@@ -366,7 +376,174 @@ char *jr_result_json(const struct jr_result *r, const struct jr_spec *spec)
 		json_decref(o);
 		return NULL;
 	}
+	return o;
+}
+
+char *jr_result_json(const struct jr_result *r, const struct jr_spec *spec)
+{
+	json_t *o = result_object(r, spec);
+	char *s;
+
+	if (!o)
+		return NULL;
 	s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+	json_decref(o);
+	return s;
+}
+
+/* ---- isolate's meta file ----------------------------------------------------------------
+ * Made from the JSON result only (so that a client of `jobrun serve`, which has nothing else,
+ * writes the same file): docs/result.md says how each verdict maps onto isolate's keys. */
+
+struct meta_buf {
+	char *s;
+	size_t len, cap;
+	bool failed;
+};
+
+static void meta_add(struct meta_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void meta_add(struct meta_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->failed)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = true;
+			return;
+		}
+		if (b->s && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		{
+			size_t cap = (b->cap ? b->cap : 256) + (size_t)n + 256;
+			char *t = realloc(b->s, cap);
+
+			if (!t) {
+				b->failed = true;
+				return;
+			}
+			b->s = t;
+			b->cap = cap;
+		}
+	}
+}
+
+/* A number of the result (an integer or a real), or -1 when null or absent. */
+static double num(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) : -1;
+}
+
+static void meta_seconds(struct meta_buf *b, const char *key, double s)
+{
+	/* isolate's %d.%03d: whole milliseconds, rounded */
+	unsigned long long ms = (unsigned long long)(s * 1000 + 0.5);
+
+	meta_add(b, "%s:%llu.%03llu\n", key, ms / 1000, ms % 1000);
+}
+
+static char *meta_from_object(json_t *o)
+{
+	struct meta_buf b = { 0 };
+	json_t *cpu = json_object_get(o, "cpu"), *mem = json_object_get(o, "memory");
+	json_t *ru = json_object_get(o, "rusage");
+	const char *verdict = json_string_value(json_object_get(o, "verdict"));
+	const char *msg = json_string_value(json_object_get(o, "message"));
+	const char *status = NULL;
+	double v, exit_code = num(o, "exit_code"), signal = num(o, "signal");
+	bool killed = false;
+	const char *p;
+
+	if (!verdict || !json_is_object(cpu) || !json_is_object(mem))
+		return NULL;
+	/* time: the cgroup's exact CPU time, else what the wait of PID 1 reported */
+	v = num(cpu, "seconds");
+	if (v < 0 && json_is_object(ru) && num(ru, "user_seconds") >= 0)
+		v = num(ru, "user_seconds") + num(ru, "system_seconds");
+	if (v >= 0)
+		meta_seconds(&b, "time", v);
+	if ((v = num(o, "wall_seconds")) >= 0)
+		meta_seconds(&b, "time-wall", v);
+	if (json_is_object(ru)) {
+		meta_add(&b, "max-rss:%.0f\n", num(ru, "max_rss_bytes") / 1024);
+		meta_add(&b, "csw-voluntary:%.0f\n", num(ru, "voluntary_context_switches"));
+		meta_add(&b, "csw-forced:%.0f\n", num(ru, "involuntary_context_switches"));
+	}
+	/* a memory cgroup was read: its peak (isolate's cg-mem is the whole group's) */
+	if ((v = num(mem, "peak_bytes")) >= 0)
+		meta_add(&b, "cg-mem:%.0f\n", v / 1024);
+	if (num(mem, "oom_kill") > 0)
+		meta_add(&b, "cg-oom-killed:1\n");
+
+	if (!strcmp(verdict, "OK")) {
+		status = NULL;
+	} else if (!strcmp(verdict, "RE") || !strcmp(verdict, "OL")) {
+		status = "RE";
+	} else if (!strcmp(verdict, "SG")) {
+		status = "SG";
+	} else if (!strcmp(verdict, "TO")) {
+		status = "TO";
+		killed = true;
+		exit_code = signal = -1; /* isolate reports neither for a time-out */
+	} else if (!strcmp(verdict, "ML")) {
+		status = "SG"; /* isolate: an OOM kill is a death by SIGKILL, with cg-oom-killed */
+		killed = true;
+		if (signal < 0) {
+			exit_code = -1;
+			signal = SIGKILL;
+		}
+	} else { /* XX, RJ: isolate's internal error; the command did not run (or not fully) */
+		status = "XX";
+		exit_code = signal = -1;
+	}
+	if (exit_code >= 0)
+		meta_add(&b, "exitcode:%.0f\n", exit_code);
+	else if (signal >= 0)
+		meta_add(&b, "exitsig:%.0f\n", signal);
+	if (killed)
+		meta_add(&b, "killed:1\n");
+	if (status) {
+		meta_add(&b, "status:%s\n", status);
+		meta_add(&b, "message:");
+		/* one line: a newline or other control character of the message becomes a space */
+		for (p = msg ? msg : ""; *p; p++)
+			meta_add(&b, "%c", (unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p);
+		meta_add(&b, "\n");
+	}
+	if (b.failed || !b.s) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+char *jr_result_meta(const struct jr_result *r, const struct jr_spec *spec)
+{
+	json_t *o = result_object(r, spec);
+	char *s;
+
+	if (!o)
+		return NULL;
+	s = meta_from_object(o);
+	json_decref(o);
+	return s;
+}
+
+char *jr_result_meta_from_json(const char *json)
+{
+	json_t *o = json_loads(json, 0, NULL);
+	char *s = json_is_object(o) ? meta_from_object(o) : NULL;
+
 	json_decref(o);
 	return s;
 }

@@ -52,6 +52,16 @@ struct jr_outcome {
 	char message[512];
 };
 
+/* The rusage jobrun got when it reaped the job's PID 1 (jobrun-init): init's own and that of
+ * every process of the job reaped in its pid namespace (by init, or by the kernel when the
+ * namespace ended). */
+struct jr_rusage {
+	bool have;
+	uint64_t user_usec, sys_usec;
+	uint64_t max_rss_kib;   /* the largest of those processes' peak RSS */
+	uint64_t nvcsw, nivcsw; /* voluntary and forced context switches, summed */
+};
+
 /* Who submitted the job to `jobrun serve` (its peer credentials). */
 struct jr_submitter {
 	uid_t uid;
@@ -76,6 +86,7 @@ struct jr_result {
 	const struct jr_outputs *outputs;   /* collected outputs, or NULL */
 	const struct jr_unpacked *unpacked; /* a tarball job's unpacking, or NULL */
 	const struct jr_submitter *submitter; /* a job of `jobrun serve`, or NULL */
+	struct jr_rusage rusage;
 };
 
 const char *jr_verdict_name(enum jr_verdict v);
@@ -92,5 +103,15 @@ int jr_result_exit_status(const struct jr_result *r);
 
 /* The result as JSON text (caller frees), or NULL on allocation failure. */
 char *jr_result_json(const struct jr_result *r, const struct jr_spec *spec);
+
+/* The result in isolate's meta-file format (`key:value` lines: time, time-wall, max-rss,
+ * csw-voluntary, csw-forced, cg-mem, cg-oom-killed, exitcode, exitsig, killed, status,
+ * message; docs/result.md maps each verdict), caller frees; NULL on allocation failure. It is
+ * made from the JSON result, so that both give the same figures. */
+char *jr_result_meta(const struct jr_result *r, const struct jr_spec *spec);
+
+/* The same from a result's JSON text (a client of `jobrun serve` has only that); NULL when
+ * json is not a result object or on allocation failure. */
+char *jr_result_meta_from_json(const char *json);
 
 #endif

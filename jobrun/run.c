@@ -25,7 +25,7 @@ enum {
 	OPT_DIR = 256, OPT_STDIN, OPT_STDOUT, OPT_STDERR, OPT_RESULT, OPT_ENV, OPT_HOSTNAME,
 	OPT_STACK, OPT_FSIZE, OPT_RO_BIND, OPT_UID_RANGE, OPT_RUNTIME_DIR, OPT_ID, OPT_CPUSET,
 	OPT_SCRATCH, OPT_CGROUP_PARENT, OPT_CONFIG, OPT_PROFILE, OPT_JOB_CONF, OPT_OUTPUT_DIR,
-	OPT_REPORT,
+	OPT_REPORT, OPT_META,
 	OPT_LIMIT = 512, /* + the limit's key: one option each, named by jr_limit_defs */
 };
 
@@ -36,6 +36,7 @@ static const struct option fixed_options[] = {
 	{ "stdout", required_argument, NULL, OPT_STDOUT },
 	{ "stderr", required_argument, NULL, OPT_STDERR },
 	{ "result", required_argument, NULL, OPT_RESULT },
+	{ "meta", required_argument, NULL, OPT_META },
 	{ "env", required_argument, NULL, OPT_ENV },
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
 	{ "stack", required_argument, NULL, OPT_STACK },
@@ -93,6 +94,7 @@ static const char usage[] =
 	"                        stderr when the result goes to stdout)\n"
 	"  --stderr FILE         where the job's stderr goes (default: jobrun's stderr)\n"
 	"  --result FILE         write the JSON result there (default: stdout, after the job)\n"
+	"  --meta FILE           also write the result in isolate's meta-file format there\n"
 	"  --report NAME         also POST the result to jobrun.conf's report target NAME\n"
 	"                        (through the outbox: jobrun-report delivers it, retrying)\n"
 	"  --env NAME[=VALUE]    add to the job's environment (NAME alone: jobrun's value)\n"
@@ -289,6 +291,7 @@ static int parse_one(struct jr_spec *spec, int opt, const char *val, char **envi
 	case OPT_STDOUT: return set_str(&spec->stdout_path, val);
 	case OPT_STDERR: return set_str(&spec->stderr_path, val);
 	case OPT_RESULT: return set_str(&spec->result_path, val);
+	case OPT_META: return caller_path(&spec->meta_path, "meta", val, err);
 	case OPT_ENV: return parse_env(spec, val, environ_, err);
 	case OPT_HOSTNAME:
 		if (!jr_valid_hostname(val))
@@ -636,13 +639,13 @@ static int report_result(const struct jr_conf *conf, const struct jr_spec *spec,
 
 static int run_job(struct jr_spec *spec, const struct jr_host *host,
 		   const struct jr_admit *admit, const struct jr_conf *conf,
-		   struct jr_cp_dest *result)
+		   struct jr_cp_dest *result, struct jr_cp_dest *meta)
 {
 	static const int signums[3] = { SIGINT, SIGTERM, SIGHUP };
 	struct run_ctx ctx;
 	struct jr_err err;
 	uv_loop_t loop;
-	char *json;
+	char *json, *meta_text = NULL;
 	size_t i;
 	int status;
 
@@ -664,15 +667,24 @@ static int run_job(struct jr_spec *spec, const struct jr_host *host,
 
 	status = jr_result_exit_status(&ctx.job.result);
 	json = jr_result_json(&ctx.job.result, spec);
+	if (json && meta)
+		meta_text = jr_result_meta(&ctx.job.result, spec);
 	jr_outputs_free(&ctx.job.outputs);
-	if (!json) {
+	if (!json || (meta && !meta_text)) {
 		fprintf(stderr, "jobrun: cannot format the result\n");
+		free(json);
 		return 2;
 	}
 	if (write_result(result, json, &err) < 0) {
 		fprintf(stderr, "jobrun: %s\n", err.msg);
 		status = 2;
 	}
+	/* isolate's meta file: written like --result (callerpath.h), after it */
+	if (meta && jr_cp_dest_write(meta, meta_text, strlen(meta_text), &err) < 0) {
+		fprintf(stderr, "jobrun: %s\n", err.msg);
+		status = 2;
+	}
+	free(meta_text);
 	if (report_result(conf, spec, json) < 0)
 		status = 2;
 	free(json);
@@ -815,6 +827,7 @@ int jr_cmd_run(int argc, char **argv)
 	struct jr_admission ad;
 	struct jr_conf conf;
 	struct jr_cp_dest result = { .dirfd = -1, .fd = -1 };
+	struct jr_cp_dest meta = { .dirfd = -1, .fd = -1 };
 	struct jr_admit admit;
 	struct jr_host host;
 	struct jr_spec spec;
@@ -880,11 +893,19 @@ int jr_cmd_run(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
+	if (spec.meta_path && (jr_cp_dest_init(&meta, "--meta", spec.meta_path, &err) < 0 ||
+			       jr_cp_dest_check(&meta, &err) < 0)) {
+		fprintf(stderr, "jobrun run: %s\n", err.msg);
+		status = 2;
+		goto out;
+	}
 	jr_host_init(&host);
-	status = run_job(&spec, &host, &admit, ad.conf, spec.result_path ? &result : NULL);
+	status = run_job(&spec, &host, &admit, ad.conf, spec.result_path ? &result : NULL,
+			 spec.meta_path ? &meta : NULL);
 	jr_cg_host_free(&host.cg);
 out:
 	jr_cp_dest_free(&result);
+	jr_cp_dest_free(&meta);
 	jr_spec_free(&spec);
 	jr_conf_free(&conf);
 	jr_admission_free(&ad);

@@ -82,6 +82,7 @@ void jr_spec_free(struct jr_spec *spec)
 	free(spec->stdout_path);
 	free(spec->stderr_path);
 	free(spec->result_path);
+	free(spec->meta_path);
 	free(spec->runtime_dir);
 	jr_strv_free(&spec->sys_binds);
 	jr_strv_free(&spec->etc_files);

@@ -30,6 +30,7 @@ struct jr_spec {
 	char *stdout_path;       /* NULL: jobrun's own stdout */
 	char *stderr_path;       /* NULL: jobrun's own stderr */
 	char *result_path;       /* NULL: the result goes to stdout */
+	char *meta_path;         /* --meta: isolate's meta file too, or NULL */
 	char *runtime_dir;       /* jobrun's private mount points and uid locks */
 	struct jr_strv sys_binds; /* host paths bound read-only at the same place */
 	struct jr_strv etc_files; /* files under /etc bound read-only when present */

@@ -12,10 +12,13 @@ set -eu
 #        e2fsprogs + quota (an ext4 with user quotas for --scratch: mkfs.ext4, tune2fs; repquota
 #        and quotaon -p read the job's quota back)
 # bench: hyperfine, bubblewrap (a peer measured side by side)
+# tests: python3 + python3-jsonschema (tests/helpers/validate-result.py checks every result the
+#        integration tests produce against docs/result.schema.json; run with /usr/bin/python3)
 PKGS="gcc make libc6-dev pkg-config libuv1-dev libjansson-dev libseccomp-dev libconfuse-dev
 libcurl4-openssl-dev libarchive-dev nettle-dev zlib1g-dev libbz2-dev liblzma-dev libzstd-dev libcmocka-dev
 jq util-linux mount procps strace libarchive-tools zstd xz-utils bzip2 clang libclang-rt-14-dev e2fsprogs quota
-hyperfine bubblewrap"
+hyperfine bubblewrap
+python3 python3-jsonschema"
 
 missing=""
 for p in $PKGS; do

@@ -20,6 +20,7 @@ CONF=$T/jobrun.conf
 SOCK=$T/serve.sock
 STATE=$T/state
 JOBS=$STATE/serve # the supervisor's state directory
+watch_results "$JOBS" # its results (ID.json) are validated at the end (lib.sh)
 RT=$T/rt
 mkdir -p "$RT" "$STATE"
 chmod 0700 "$RT"

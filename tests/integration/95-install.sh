@@ -29,10 +29,12 @@ bad=""
 for f in bin/jobrun libexec/jobrun/jobrun-init libexec/jobrun/jobrun-unpack libexec/jobrun/jobrun-report; do
 	[ -f "$P/$f" ] && [ "$(stat -c %a:%u "$P/$f")" = 755:0 ] || bad="$bad $f"
 done
-for f in share/man/man1/jobrun.1 share/bash-completion/completions/jobrun; do
+for f in share/man/man1/jobrun.1 share/bash-completion/completions/jobrun share/jobrun/result.schema.json; do
 	[ -f "$P/$f" ] && [ "$(stat -c %a:%u "$P/$f")" = 644:0 ] || bad="$bad $f"
 done
-is "$bad" "" "installed: bin/jobrun, libexec/jobrun/{jobrun-init,jobrun-unpack,jobrun-report} 0755, the man page and the bash completion 0644, root's"
+is "$bad" "" "installed: bin/jobrun, libexec/jobrun/{jobrun-init,jobrun-unpack,jobrun-report} 0755, the man page, the bash completion and share/jobrun/result.schema.json 0644, root's"
+check "the installed result schema is docs/result.schema.json" \
+	cmp -s "$SRC/docs/result.schema.json" "$P/share/jobrun/result.schema.json"
 check "the installed man page is packaging/man/jobrun.1" \
 	cmp -s "$SRC/packaging/man/jobrun.1" "$P/share/man/man1/jobrun.1"
 

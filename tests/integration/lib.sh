@@ -159,8 +159,68 @@ cmp_ok() { # GOT OP WANT DESCRIPTION (integers; OP is one of -lt -le -eq -ne -ge
 }
 
 done_testing() {
+	results_validate
 	echo "1..$TESTS"
 	[ "$FAILURES" -eq 0 ]
+}
+
+# ---- every result validates against docs/result.schema.json ----
+# Each result a test produces is kept (a copy: $RES is rewritten by the next job) in $T/results.d:
+# jr keeps its own; results from elsewhere are kept with keep_result FILE..., and directories
+# that fill with results (jobrun serve's STATE_DIR/serve, a spool's results/) are named once
+# with watch_results DIR... and harvested at the end. done_testing validates them all in one
+# run of the validator: one test line, which fails listing each bad file and why.
+RESULT_SCHEMA=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/docs/result.schema.json
+RESULT_VALIDATOR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/helpers/validate-result.py
+RESULTS_D=$T/results.d
+RESULTS_N=0
+RESULT_DIRS=()
+mkdir -p "$RESULTS_D"
+
+keep_result() { # FILE...: keep a copy of each non-empty file for the end-of-file validation
+	local f
+	for f in "$@"; do
+		[ -f "$f" ] && [ -s "$f" ] || continue
+		RESULTS_N=$((RESULTS_N + 1))
+		cp "$f" "$RESULTS_D/$(printf %05d "$RESULTS_N")-${f##*/}"
+	done
+}
+
+watch_results() { # DIR...: every DIR/*.json is a result, kept at the end of the file
+	RESULT_DIRS+=("$@")
+}
+
+# validate_results DESCRIPTION FILE...: one test, ok when every FILE validates (and when there
+# is at least one). The validator is /usr/bin/python3 with python3-jsonschema, as in CI.
+validate_results() {
+	local desc=$1 out rc
+	shift
+	if [ $# -eq 0 ]; then
+		not_ok "$desc" "no result to validate"
+		return
+	fi
+	out=$(/usr/bin/python3 "$RESULT_VALIDATOR" --schema "$RESULT_SCHEMA" "$@" 2>&1)
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
+		ok "$desc"
+	else
+		LAST_JOB= not_ok "$desc" "validator exit status $rc" "$(printf '%s\n' "$out" | head -n 40)"
+	fi
+}
+
+results_validate() {
+	local d f files=()
+	for d in "${RESULT_DIRS[@]}"; do
+		for f in "$d"/*.json; do
+			[ -f "$f" ] && keep_result "$f"
+		done
+	done
+	for f in "$RESULTS_D"/*; do
+		[ -f "$f" ] && files+=("$f")
+	done
+	[ ${#files[@]} -gt 0 ] || return 0
+	validate_results "results validate against docs/result.schema.json (${#files[@]} results)" \
+		"${files[@]}"
 }
 
 # ---- jobs ----
@@ -201,6 +261,12 @@ jr() {
 		--result "$RES" --stdout "$OUT" --stderr "$ERR" "$@" >"$JOUT" 2>"$JERR" </dev/null
 	RC=$?
 	MS=$((($(date +%s%N) - t0) / 1000000))
+	if [ -s "$RES" ]; then
+		keep_result "$RES"
+	elif [ "$(head -c 1 "$JOUT" 2>/dev/null)" = "{" ] &&
+		jq -e 'type == "object" and has("version") and has("verdict")' "$JOUT" >/dev/null 2>&1; then
+		keep_result "$JOUT" # the result went to jobrun's stdout (--result /dev/stdout)
+	fi
 	return 0
 }
 

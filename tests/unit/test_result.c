@@ -543,8 +543,8 @@ static void json_exited(void **state)
 	static const char *const top[] = {
 		"version", "id", "verdict", "message", "exit_code", "signal", "limit", "wall_seconds",
 		"start_time", "end_time", "stdout", "stderr", "host", "limits", "isolation", "cpu",
-		"memory", "pids", "io", "cgroup_version", "outputs", "output_dir", "profile", "submitter",
-		"archive",
+		"memory", "pids", "io", "rusage", "cgroup_version", "outputs", "output_dir", "profile",
+		"submitter", "archive",
 	};
 	struct jr_outcome o;
 	struct jr_result r;
@@ -1001,6 +1001,179 @@ static void json_survives_invalid_utf8(void **state)
 	jr_spec_free(&spec);
 }
 
+/* ---- isolate's meta file ----------------------------------------------------------------- */
+
+static char *meta_of(struct jr_result *r, int wstatus, bool have_status, struct jr_outcome *extra)
+{
+	struct jr_outcome o;
+	struct jr_spec spec;
+	char *m;
+
+	memset(&o, 0, sizeof(o));
+	if (extra)
+		o = *extra;
+	o.have_status = have_status;
+	o.wstatus = wstatus;
+	jr_result_decide(r, &o);
+	jr_spec_init(&spec);
+	spec.id = strdup("m1");
+	m = jr_result_meta(r, &spec);
+	assert_non_null(m);
+	jr_spec_free(&spec);
+	return m;
+}
+
+static void meta_base(struct jr_result *r)
+{
+	base_result(r);
+	r->err.truncated = false;
+	r->usage.have_cpu = true;
+	r->usage.cpu_usec = 1234499;        /* 1.234 (rounded to ms) */
+	r->usage.have_mem_peak = true;
+	r->usage.mem_peak = 5 << 20;        /* 5120 KiB */
+	r->usage.have_oom_kill = true;
+	r->rusage.have = true;
+	r->rusage.user_usec = 1000000;
+	r->rusage.sys_usec = 200000;
+	r->rusage.max_rss_kib = 3000;
+	r->rusage.nvcsw = 17;
+	r->rusage.nivcsw = 4;
+}
+
+static void meta_ok(void **state)
+{
+	struct jr_result r;
+	char *m;
+
+	(void)state;
+	meta_base(&r);
+	m = meta_of(&r, W_EXITCODE(0, 0), true, NULL);
+	assert_string_equal(m, "time:1.234\ntime-wall:1.235\nmax-rss:3000\ncsw-voluntary:17\n"
+			       "csw-forced:4\ncg-mem:5120\nexitcode:0\n");
+	free(m);
+}
+
+static void meta_re_sg(void **state)
+{
+	struct jr_result r;
+	char *m;
+
+	(void)state;
+	meta_base(&r);
+	m = meta_of(&r, W_EXITCODE(3, 0), true, NULL);
+	assert_non_null(strstr(m, "\nexitcode:3\nstatus:RE\nmessage:exited with status 3\n"));
+	assert_null(strstr(m, "exitsig"));
+	assert_null(strstr(m, "killed"));
+	free(m);
+	meta_base(&r);
+	m = meta_of(&r, SIGSEGV, true, NULL);
+	assert_non_null(strstr(m, "\nexitsig:11\nstatus:SG\nmessage:killed by signal 11 (SEGV)\n"));
+	assert_null(strstr(m, "exitcode"));
+	assert_null(strstr(m, "killed:"));
+	free(m);
+}
+
+static void meta_to_ml(void **state)
+{
+	struct jr_outcome o;
+	struct jr_result r;
+	char *m;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.timed_out_cpu = true;
+	meta_base(&r);
+	m = meta_of(&r, SIGKILL, true, &o);
+	assert_non_null(strstr(m, "\nkilled:1\nstatus:TO\nmessage:CPU-time limit exceeded\n"));
+	assert_null(strstr(m, "exitsig")); /* isolate reports neither for a time-out */
+	assert_null(strstr(m, "exitcode"));
+	free(m);
+
+	/* ML: isolate's OOM kill, SG by SIGKILL with cg-oom-killed, even when main exited 0 */
+	memset(&o, 0, sizeof(o));
+	o.oom_own = true;
+	meta_base(&r);
+	r.usage.oom_kill = 1;
+	m = meta_of(&r, W_EXITCODE(0, 0), true, &o);
+	assert_int_equal(r.verdict, JR_ML);
+	assert_non_null(strstr(m, "\ncg-mem:5120\ncg-oom-killed:1\nexitsig:9\nkilled:1\n"
+				  "status:SG\nmessage:memory limit exceeded"));
+	assert_null(strstr(m, "exitcode"));
+	free(m);
+}
+
+static void meta_xx_rj_ol(void **state)
+{
+	struct jr_outcome o;
+	struct jr_result r;
+	char *m;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.exec_failed = true;
+	strcpy(o.message, "cannot execute 'x': No such file\nor directory");
+	meta_base(&r);
+	m = meta_of(&r, W_EXITCODE(127, 0), true, &o);
+	assert_int_equal(r.verdict, JR_RJ);
+	/* one line: the newline of the message is a space */
+	assert_non_null(strstr(m, "\nstatus:XX\nmessage:cannot execute 'x': No such file or directory\n"));
+	assert_null(strstr(m, "exitcode"));
+	free(m);
+
+	memset(&o, 0, sizeof(o));
+	o.internal_error = true;
+	strcpy(o.message, "sandbox set-up failed");
+	meta_base(&r);
+	r.usage.have_cpu = false;       /* no cgroup: time from the rusage, user + system */
+	r.usage.have_mem_peak = false;  /* no memory cgroup: no cg-mem */
+	m = meta_of(&r, 0, false, &o);
+	assert_string_equal(m, "time:1.200\ntime-wall:1.235\nmax-rss:3000\ncsw-voluntary:17\n"
+			       "csw-forced:4\nstatus:XX\nmessage:sandbox set-up failed\n");
+	free(m);
+
+	meta_base(&r);
+	r.out.truncated = true;
+	m = meta_of(&r, W_EXITCODE(0, 0), true, NULL);
+	assert_int_equal(r.verdict, JR_OL);
+	assert_non_null(strstr(m, "\nexitcode:0\nstatus:RE\nmessage:output limit exceeded on stdout\n"));
+	free(m);
+
+	/* no rusage (the job never started): no max-rss, no csw */
+	meta_base(&r);
+	r.rusage.have = false;
+	r.usage.have_cpu = false;
+	m = meta_of(&r, 0, false, NULL);
+	assert_null(strstr(m, "max-rss"));
+	assert_null(strstr(m, "csw-"));
+	assert_null(strstr(m, "time:"));
+	free(m);
+}
+
+static void meta_from_json(void **state)
+{
+	struct jr_result r;
+	struct jr_spec spec;
+	char *json, *m1, *m2;
+
+	(void)state;
+	meta_base(&r);
+	m1 = meta_of(&r, SIGSEGV, true, NULL);
+	jr_spec_init(&spec);
+	spec.id = strdup("m1");
+	json = jr_result_json(&r, &spec);
+	assert_non_null(json);
+	m2 = jr_result_meta_from_json(json);
+	assert_non_null(m2);
+	assert_string_equal(m1, m2); /* a client of jobrun serve writes the same file */
+	assert_null(jr_result_meta_from_json("[1]"));
+	assert_null(jr_result_meta_from_json("{\"verdict\": \"OK\"}"));
+	assert_null(jr_result_meta_from_json("not json"));
+	free(json);
+	free(m1);
+	free(m2);
+	jr_spec_free(&spec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1023,6 +1196,11 @@ int main(void)
 		cmocka_unit_test(json_isolation),
 		cmocka_unit_test(json_escapes_text),
 		cmocka_unit_test(json_survives_invalid_utf8),
+		cmocka_unit_test(meta_ok),
+		cmocka_unit_test(meta_re_sg),
+		cmocka_unit_test(meta_to_ml),
+		cmocka_unit_test(meta_xx_rj_ol),
+		cmocka_unit_test(meta_from_json),
 	};
 
 	return cmocka_run_group_tests_name("result", tests, NULL, NULL);
