@@ -513,6 +513,20 @@ static char *meta_from_object(json_t *o)
 	if (killed)
 		meta_add(&b, "killed:1\n");
 	if (status) {
+		const char *limit = json_string_value(json_object_get(o, "limit"));
+		char own[64] = "";
+
+		/* the texts isolate writes, which its callers match (CMS tells a wall-clock
+		 * time-out by its message); jobrun's own sentence where isolate has none */
+		if (!strcmp(verdict, "TO"))
+			snprintf(own, sizeof(own), "Time limit exceeded%s",
+				 limit && !strcmp(limit, "wall") ? " (wall clock)" : "");
+		else if (!strcmp(verdict, "RE") && exit_code >= 0)
+			snprintf(own, sizeof(own), "Exited with error status %.0f", exit_code);
+		else if ((!strcmp(verdict, "SG") || !strcmp(verdict, "ML")) && signal >= 0)
+			snprintf(own, sizeof(own), "Caught fatal signal %.0f", signal);
+		if (own[0])
+			msg = own;
 		meta_add(&b, "status:%s\n", status);
 		meta_add(&b, "message:");
 		/* one line: a newline or other control character of the message becomes a space */

@@ -62,7 +62,7 @@ is "$(stat -c %a:%u "$M")" 644:0 "the meta file is a regular file of root's (wri
 jm -- exit 3
 verdict_is RE 1 "RE job (exit 3)"
 is "$(keys)" "$(base_keys) exitcode status message" "RE: exitcode, status, message; no exitsig, no killed"
-is "$(mv_ exitcode):$(mv_ status):$(mv_ message)" "3:RE:exited with status 3" "RE: exitcode:3 status:RE and jobrun's message"
+is "$(mv_ exitcode):$(mv_ status):$(mv_ message)" "3:RE:Exited with error status 3" "RE: exitcode:3 status:RE and isolate's message"
 figures_agree RE
 
 # ---------------------------------------------------------------- SG
@@ -70,13 +70,14 @@ jm -- segv
 verdict_is SG 1 "SG job (SIGSEGV)"
 is "$(keys)" "$(base_keys) exitsig status message" "SG: exitsig, status, message; no exitcode, no killed"
 is "$(mv_ exitsig):$(mv_ status)" "11:SG" "SG: exitsig:11 status:SG"
-is "$(mv_ message)" "$(res .message)" "SG: the message is the result's"
+is "$(mv_ message)" "Caught fatal signal 11" "SG: isolate's message"
 
 # ---------------------------------------------------------------- TO
 jm --wall-time 500ms -- sleep 100
 verdict_is TO 1 "TO job (wall clock)"
 is "$(keys)" "$(base_keys) killed status message" "TO (wall): killed, status, message; no exitcode, no exitsig"
 is "$(mv_ killed):$(mv_ status)" "1:TO" "TO (wall): killed:1 status:TO"
+is "$(mv_ message)" "Time limit exceeded (wall clock)" "TO (wall): isolate's message, which CMS matches"
 like "$(mv_ time-wall)" '^[0-9]+\.[0-9]{3}$' "TO (wall): time-wall $(mv_ time-wall)"
 awk -v w="$(mv_ time-wall)" 'BEGIN { exit !(w >= 0.5) }' && ok "TO (wall): time-wall >= the 0.5 s limit" ||
 	not_ok "TO (wall): time-wall >= the 0.5 s limit" "time-wall:$(mv_ time-wall)"
@@ -87,6 +88,7 @@ verdict_is TO 1 "TO job (CPU time)"
 is "$(res .limit)" cpu "... limit cpu"
 is "$(keys)" "$(base_keys) killed status message" "TO (cpu): killed, status, message"
 is "$(mv_ killed):$(mv_ status)" "1:TO" "TO (cpu): killed:1 status:TO"
+is "$(mv_ message)" "Time limit exceeded" "TO (cpu): isolate's message"
 awk -v t="$(mv_ time)" 'BEGIN { exit !(t >= 0.5) }' && ok "TO (cpu): time >= the 0.5 s limit ($(mv_ time))" ||
 	not_ok "TO (cpu): time >= the 0.5 s limit" "time:$(mv_ time)"
 figures_agree "TO (cpu)"

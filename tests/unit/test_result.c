@@ -1061,13 +1061,13 @@ static void meta_re_sg(void **state)
 	(void)state;
 	meta_base(&r);
 	m = meta_of(&r, W_EXITCODE(3, 0), true, NULL);
-	assert_non_null(strstr(m, "\nexitcode:3\nstatus:RE\nmessage:exited with status 3\n"));
+	assert_non_null(strstr(m, "\nexitcode:3\nstatus:RE\nmessage:Exited with error status 3\n"));
 	assert_null(strstr(m, "exitsig"));
 	assert_null(strstr(m, "killed"));
 	free(m);
 	meta_base(&r);
 	m = meta_of(&r, SIGSEGV, true, NULL);
-	assert_non_null(strstr(m, "\nexitsig:11\nstatus:SG\nmessage:killed by signal 11 (SEGV)\n"));
+	assert_non_null(strstr(m, "\nexitsig:11\nstatus:SG\nmessage:Caught fatal signal 11\n"));
 	assert_null(strstr(m, "exitcode"));
 	assert_null(strstr(m, "killed:"));
 	free(m);
@@ -1084,7 +1084,7 @@ static void meta_to_ml(void **state)
 	o.timed_out_cpu = true;
 	meta_base(&r);
 	m = meta_of(&r, SIGKILL, true, &o);
-	assert_non_null(strstr(m, "\nkilled:1\nstatus:TO\nmessage:CPU-time limit exceeded\n"));
+	assert_non_null(strstr(m, "\nkilled:1\nstatus:TO\nmessage:Time limit exceeded\n"));
 	assert_null(strstr(m, "exitsig")); /* isolate reports neither for a time-out */
 	assert_null(strstr(m, "exitcode"));
 	free(m);
@@ -1097,7 +1097,7 @@ static void meta_to_ml(void **state)
 	m = meta_of(&r, W_EXITCODE(0, 0), true, &o);
 	assert_int_equal(r.verdict, JR_ML);
 	assert_non_null(strstr(m, "\ncg-mem:5120\ncg-oom-killed:1\nexitsig:9\nkilled:1\n"
-				  "status:SG\nmessage:memory limit exceeded"));
+				  "status:SG\nmessage:Caught fatal signal 9\n"));
 	assert_null(strstr(m, "exitcode"));
 	free(m);
 }
