@@ -662,7 +662,8 @@ int main(int argc, char **argv)
 	R.multi = curl_multi_init();
 	curl_multi_setopt(R.multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
 	curl_multi_setopt(R.multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(R.multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
+	/* many in flight, but not a connection storm against one receiver: the rest queue */
+	curl_multi_setopt(R.multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
 	uv_timer_init(R.loop, &R.curl_timer);
 	uv_timer_init(R.loop, &R.lock_timer);
 	uv_fs_event_init(R.loop, &R.watch);
