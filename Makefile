@@ -95,6 +95,7 @@ LIB_SRCS    := err.c log.c units.c spec.c plan.c child.c seccomp.c uidpool.c res
                jobreq.c cfgparse.c jobconf.c conf.c job-stage.c cgroup-update.c pathcheck.c callerpath.c
 LIB_SRCS    += serve.c sproto.c client.c
 LIB_SRCS    += sweep.c outbox.c
+LIB_SRCS    += job-fetch.c
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS  := test_units test_result test_run_parse test_plan test_pump test_acct test_cgroup \
                test_jobreq test_conf test_pathcheck test_collect test_callerpath test_options \
@@ -103,7 +104,7 @@ UNIT_BINS   := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 .PHONY: all deps demo check check-unit check-root check-vm asan bench soak fuzz install clean help FORCE
 
-all: $(BUILD)/jobrun $(BUILD)/jobrun-init $(BUILD)/jobrun-unpack $(BUILD)/jobrun-report $(BUILD)/probe $(BUILD)/manyjobs $(BUILD)/serveclient
+all: $(BUILD)/jobrun $(BUILD)/jobrun-init $(BUILD)/jobrun-unpack $(BUILD)/jobrun-report $(BUILD)/jobrun-fetch $(BUILD)/probe $(BUILD)/manyjobs $(BUILD)/serveclient
 
 help:
 	@echo "make            build $(BUILD)/jobrun, jobrun-init, jobrun-unpack and the probe"
@@ -177,6 +178,13 @@ REPORT_LIBS   := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 $(BUILD)/jobrun-report: jobrun/report.c $(LIB_OBJS) | $(BUILD)
 	$(call say,CCLD,$@)$(CC) $(CFLAGS_JR) $(REPORT_CFLAGS) -o $@ jobrun/report.c $(LIB_OBJS) \
 		$(LDFLAGS_UT) $(PKG_LIBS) $(REPORT_LIBS)
+
+# jobrun-fetch: downloads a job tarball by URL (fetch-proto.h) with libcurl, as the job's uid;
+# jobrun starts it only for a URL, so `jobrun run` with a file never loads libcurl. Dynamic, and
+# nothing of jobrun's library: it shares only the protocol header.
+$(BUILD)/jobrun-fetch: jobrun/fetch.c jobrun/fetch-proto.h | $(BUILD)
+	$(call say,CCLD,$@)$(CC) $(BASE_CFLAGS) $(OPT) $(HARDEN) -fPIE $(REPORT_CFLAGS) -o $@ \
+		jobrun/fetch.c -pie -Wl,-z,relro,-z,now $(REPORT_LIBS)
 
 # Fuzz targets (libFuzzer, clang): `make fuzz` builds them and runs each for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 20
@@ -280,13 +288,14 @@ install: all
 	install -m 0755 $(BUILD)/jobrun-init $(DESTDIR)$(LIBEXECDIR)/jobrun-init
 	install -m 0755 $(BUILD)/jobrun-unpack $(DESTDIR)$(LIBEXECDIR)/jobrun-unpack
 	install -m 0755 $(BUILD)/jobrun-report $(DESTDIR)$(LIBEXECDIR)/jobrun-report
+	install -m 0755 $(BUILD)/jobrun-fetch $(DESTDIR)$(LIBEXECDIR)/jobrun-fetch
 	install -m 0644 packaging/man/jobrun.1 $(DESTDIR)$(MANDIR)/man1/jobrun.1
 	install -m 0644 packaging/bash-completion/jobrun $(DESTDIR)$(BASHCOMPDIR)/jobrun
+	install -d $(DESTDIR)$(DATADIR)
+	install -m 0644 docs/result.schema.json $(DESTDIR)$(DATADIR)/result.schema.json
 	install -d $(DESTDIR)$(SYSTEMDDIR)
 	sed 's|/usr/local/bin/jobrun|$(BINDIR)/jobrun|' packaging/systemd/jobrun.service \
 		> $(DESTDIR)$(SYSTEMDDIR)/jobrun.service
 
 clean:
 	rm -rf build build-asan
-	install -d $(DESTDIR)$(DATADIR)
-	install -m 0644 docs/result.schema.json $(DESTDIR)$(DATADIR)/result.schema.json

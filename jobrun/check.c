@@ -241,12 +241,14 @@ static void check_uid_range(void)
 		     "groups", lo, hi - 1);
 }
 
-/* jobrun-init (every job), jobrun-unpack (tarball jobs) and jobrun-report (report targets):
- * where jobrun takes them from, and a trial run of each (helper.c). A missing or broken one:
- * jobrun cannot run jobs, or cannot deliver their reports. */
+/* jobrun-init (every job), jobrun-unpack (tarball jobs), jobrun-report (report targets) and
+ * jobrun-fetch (tarballs by URL): where jobrun takes them from, and a trial run of each
+ * (helper.c). A missing or broken one: jobrun cannot run jobs, deliver their reports, or fetch
+ * their tarballs. */
 static void check_helpers(void)
 {
-	static const char *const names[] = { "jobrun-init", "jobrun-unpack", "jobrun-report" };
+	static const char *const names[] = { "jobrun-init", "jobrun-unpack", "jobrun-report",
+					     "jobrun-fetch" };
 	char dir[PATH_MAX], what[PATH_MAX + 128], label[32];
 	struct jr_err err;
 	size_t i;

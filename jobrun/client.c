@@ -5,6 +5,7 @@
 #include "serve.h"
 #include "callerpath.h"
 #include "conf.h"
+#include "job-fetch.h"
 #include "result.h"
 #include "sproto.h"
 
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -237,8 +239,8 @@ static bool is_archive_name(const char *s)
 					   ".tar.xz", ".txz", ".tar.zst", ".tzst", ".zip" };
 	size_t n = strlen(s), i;
 
-	if (!strcmp(s, "-"))
-		return true;
+	if (!strcmp(s, "-") || jr_fetch_is_url(s) || !strncasecmp(s, "file://", 7))
+		return true; /* a URL whatever its name (README: Job tarballs by URL) */
 	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
 		size_t e = strlen(ext[i]);
 
@@ -316,13 +318,14 @@ static void add_option(struct submit *sb, const char *name, const char *value)
 
 static const char submit_usage[] =
 	"usage: jobrun submit [--wait] [--priority N] [--socket PATH] [--result FILE] [--meta FILE]\n"
-	"                     [RUN OPTIONS] JOB.tar.gz|- [-- CMD...] | [--] CMD...\n"
+	"                     [RUN OPTIONS] JOB.tar.gz|URL|- [-- CMD...] | [--] CMD...\n"
 	"Give a job to jobrun serve. Without --wait: print its id. With --wait: print its result\n"
 	"as `jobrun run` does and exit with the same status (0 OK, 1 another verdict, 2 XX or an\n"
 	"error). The run options are those of `jobrun run` (jobrun run --help); --stdin,\n"
 	"--stdout, --stderr, --job-conf, --dir and the archive are opened here, with your own\n"
-	"rights, and passed to the supervisor as descriptors. Without --wait, a job's stdout\n"
-	"and stderr default to files in the supervisor's state directory.\n"
+	"rights, and passed to the supervisor as descriptors; an https:// URL is fetched by the\n"
+	"supervisor where its jobrun.conf allows that host (fetch { allow }). Without --wait,\n"
+	"a job's stdout and stderr default to files in the supervisor's state directory.\n"
 	"  --wait            wait for the result\n"
 	"  --priority N      -1000..1000: higher runs first (default 0)\n"
 	"  --socket PATH     the supervisor's socket (default $JOBRUN_SOCKET, jobrun.conf's\n"
@@ -334,6 +337,7 @@ static int cmd_submit(int argc, char **argv)
 {
 	struct submit sb = { .options = json_object(), .fdmap = json_object() };
 	const char *sock = NULL, *result_file = NULL, *meta_file = NULL, *id = NULL;
+	const char *archive_url = NULL;
 	bool wait = false, have_stdout = false, have_stderr = false;
 	json_t *req, *command = NULL, *reply;
 	long prio = 0;
@@ -353,8 +357,24 @@ static int cmd_submit(int argc, char **argv)
 			return 0;
 		}
 		if (strncmp(a, "--", 2) || !a[2]) {
+			if (jr_fetch_is_url(a)) { /* the supervisor fetches it */
+				if (archive_url || json_object_get(sb.fdmap, "archive"))
+					die(2, "one job tarball only");
+				archive_url = a;
+				continue;
+			}
 			if (is_archive_name(a)) {
-				add_fd(&sb, "archive", open_or_die("archive", a, O_RDONLY));
+				char *path = NULL;
+
+				/* file://: the local path, opened here with your rights */
+				if (jr_fetch_file_path(a, &path) < 0)
+					die(2, "archive '%s': a file:// URL must name a local path "
+					    "(file:///PATH)", a);
+				if (archive_url)
+					die(2, "one job tarball only");
+				add_fd(&sb, "archive", open_or_die("archive", path ? path : a,
+								   O_RDONLY));
+				free(path);
 				continue;
 			}
 			break; /* the command, without "--" */
@@ -420,6 +440,8 @@ static int cmd_submit(int argc, char **argv)
 	json_object_set_new(req, "fds", sb.fdmap);
 	if (command)
 		json_object_set_new(req, "command", command);
+	if (archive_url)
+		json_object_set_new(req, "archive_url", json_string(archive_url));
 	if (id)
 		json_object_set_new(req, "id", json_string(id));
 	json_object_set_new(req, "priority", json_integer(prio));

@@ -639,6 +639,8 @@ void jr_conf_free(struct jr_conf *conf)
 		jr_strv_free(&conf->serve.clients[i].profiles);
 	}
 	free(conf->serve.clients);
+	jr_strv_free(&conf->fetch.allow);
+	free(conf->fetch.ca_file);
 	for (i = 0; i < conf->nreports; i++) {
 		struct jr_report_target *t = &conf->reports[i];
 
@@ -668,6 +670,8 @@ int jr_conf_builtin(struct jr_conf *conf, struct jr_err *err)
 	conf->serve.queue_max = 1000;
 	conf->serve.grace_usec = 30 * 1000000ULL;
 	conf->serve.keep_results = 1000;
+	conf->fetch.connect_timeout_usec = 5 * 1000000ULL;
+	conf->fetch.timeout_usec = 60 * 1000000ULL;
 	if (!conf->runtime_dir || !conf->state_dir || !conf->hostname || !conf->default_profile)
 		r = -ENOMEM;
 	for (i = 0; i < NELEM(builtin_profiles) && !r; i++) {
@@ -755,6 +759,15 @@ static cfg_opt_t report_opts[] = {
 
 static int report_section_cb(cfg_t *cfg, cfg_opt_t *opt);
 
+static cfg_opt_t fetch_opts[] = {
+	LIST("allow"),
+	STR("allow_http"),
+	STR("connect_timeout"),
+	STR("timeout"),
+	STR("ca_file"),
+	CFG_END(),
+};
+
 static cfg_opt_t conf_opts[] = {
 	STR("runtime_dir"),
 	STR("state_dir"),
@@ -766,6 +779,7 @@ static cfg_opt_t conf_opts[] = {
 	SEC_CB("profile", profile_opts,
 	       CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES | CFGF_NODEFAULT, profile_section_cb),
 	SEC_CB("serve", serve_opts, CFGF_NODEFAULT, jr_cfgp_section_cb),
+	SEC_CB("fetch", fetch_opts, CFGF_NODEFAULT, jr_cfgp_section_cb),
 	SEC_CB("report", report_opts,
 	       CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES | CFGF_NODEFAULT, report_section_cb),
 	CFG_END(),
@@ -1359,6 +1373,92 @@ const struct jr_report_target *jr_conf_report(const struct jr_conf *conf, const 
 	return NULL;
 }
 
+/* An allow entry of fetch { }: a host name or address, with an optional port. */
+static const char *fetch_allow_why(const char *e)
+{
+	const char *port = NULL, *h = e, *end;
+	uint64_t v;
+
+	if (strchr(e, '/'))
+		return "must be a host name or address, with an optional :PORT (not a URL)";
+	if (e[0] == '[') { /* [v6addr] or [v6addr]:port */
+		end = strchr(e, ']');
+		if (!end || end == e + 1 || strspn(e + 1, "0123456789abcdefABCDEF:.") !=
+						    (size_t)(end - e - 1))
+			return "must be an IPv6 address in brackets";
+		if (end[1] && end[1] != ':')
+			return "has something after the ']' that is not :PORT";
+		port = end[1] ? end + 2 : NULL;
+	} else {
+		size_t hl = strcspn(h, ":");
+
+		if (!hl || strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+				     ".-") != hl)
+			return "must be a host name or address, with an optional :PORT (no scheme, "
+			       "path or '*')";
+		port = h[hl] ? h + hl + 1 : NULL;
+	}
+	if (port && (jr_parse_uint(port, &v) < 0 || v < 1 || v > 65535))
+		return "has a port that is not a number from 1 to 65535";
+	return NULL;
+}
+
+static int read_fetch_time(struct jr_cfgp *p, cfg_t *sec, const char *key, uint64_t *out)
+{
+	const char *s = cfg_getstr(sec, key);
+	char why[128];
+	uint64_t v;
+
+	if (!s)
+		return 0;
+	if (jr_limit_parse(JR_L_WALL_TIME, s, 0, &v, why, sizeof(why)) < 0 ||
+	    v == JR_LIMIT_UNLIMITED || v < 1000 || v > 24 * 3600 * 1000000ULL)
+		return conf_fail(p, jr_cfgp_line(p, sec, key), key, s,
+				 "must be a duration from 1ms to 24h (5s, 2m)");
+	*out = v;
+	return 0;
+}
+
+static int read_fetch(struct jr_cfgp *p, cfg_t *cfg, struct jr_conf *conf)
+{
+	struct jr_fetch_conf *fc = &conf->fetch;
+	cfg_t *sec = cfg_size(cfg, "fetch") ? cfg_getsec(cfg, "fetch") : NULL;
+	const char *s;
+	unsigned i, n;
+	int r;
+
+	if (!sec)
+		return 0;
+	n = cfg_size(sec, "allow");
+	for (i = 0; i < n; i++) {
+		const char *e = cfg_getnstr(sec, "allow", i), *why = fetch_allow_why(e);
+		char q[96];
+
+		if (why)
+			return jr_cfgp_fail(p, jr_cfgp_line(p, sec, "allow"), "fetch: allow entry %s: "
+					    "%s", jr_quote_value(e, q, sizeof(q)), why);
+		if (jr_strv_push(&fc->allow, e) < 0)
+			return -ENOMEM;
+	}
+	if ((s = cfg_getstr(sec, "allow_http"))) {
+		if (strcmp(s, "true") && strcmp(s, "false"))
+			return conf_fail(p, jr_cfgp_line(p, sec, "allow_http"), "allow_http", s,
+					 "must be true or false");
+		fc->allow_http = !strcmp(s, "true");
+	}
+	if ((r = read_fetch_time(p, sec, "connect_timeout", &fc->connect_timeout_usec)) < 0 ||
+	    (r = read_fetch_time(p, sec, "timeout", &fc->timeout_usec)) < 0)
+		return r;
+	if ((s = cfg_getstr(sec, "ca_file"))) {
+		if (!absolute_path_ok(s))
+			return conf_fail(p, jr_cfgp_line(p, sec, "ca_file"), "ca_file", s,
+					 "must be an absolute path without '..'");
+		if (set_str(&fc->ca_file, s) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static bool client_matches(const struct jr_serve_client *cl, uid_t uid, gid_t gid,
 			   const gid_t *groups, size_t ngroups)
 {
@@ -1449,6 +1549,8 @@ int jr_conf_parse(const char *text, size_t len, const char *file, struct jr_conf
 		r = check_profiles(&p, &c);
 	if (r == 0)
 		r = read_serve(&p, cfg, &c);
+	if (r == 0)
+		r = read_fetch(&p, cfg, &c);
 	if (r == 0)
 		r = read_reports(&p, cfg, &c);
 	if (r == 0 && !(c.file = strdup(file)))

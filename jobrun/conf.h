@@ -104,6 +104,16 @@ struct jr_report_target {
 	int line;
 };
 
+/* Job tarballs by URL: the fetch { } section (README: Job tarballs by URL). jobrun-fetch gets
+ * these; the size cap is the job's staging disk (jr_admit.stage_bytes). */
+struct jr_fetch_conf {
+	struct jr_strv allow;     /* "host", "host:port", "[v6addr]:port"; empty: no URL fetched */
+	bool allow_http;          /* http:// too; default https:// only */
+	uint64_t connect_timeout_usec; /* 5 s */
+	uint64_t timeout_usec;    /* the whole download, redirects included: 60 s */
+	char *ca_file;            /* the CAs servers are verified with; NULL: the system's */
+};
+
 struct jr_conf {
 	char *file;             /* the file it came from; NULL: built in */
 	char *runtime_dir;      /* /run/jobrun */
@@ -117,6 +127,7 @@ struct jr_conf {
 	struct jr_profile *profiles;
 	size_t nprofiles;
 	struct jr_serve_conf serve;
+	struct jr_fetch_conf fetch;
 	struct jr_report_target *reports;
 	size_t nreports;
 };

@@ -473,6 +473,26 @@ static int try_report(int fd, const char *path, struct jr_err *err)
 	return fail(err, EPROTO);
 }
 
+/* jobrun-fetch --version: the same (its libcurl and TLS library load). */
+static int try_fetch(int fd, const char *path, struct jr_err *err)
+{
+	char *const argv[] = { (char *)"jobrun-fetch", (char *)"--version", NULL };
+	struct trial t = { .fd = fd, .argv = argv, .in = -1, .fd3 = -1, .fd4 = -1 };
+	char how[700];
+	int r;
+
+	r = trial_run(&t, path, err);
+	if (r < 0)
+		return r;
+	if (WIFEXITED(t.status) && WEXITSTATUS(t.status) == 0 &&
+	    !strncmp(t.out, "jobrun-fetch " JR_VERSION " ", strlen("jobrun-fetch " JR_VERSION " ")))
+		return 0;
+	describe(&t, how, sizeof(how));
+	jr_err_set(err, 0, "%s does not answer --version as jobrun-fetch " JR_VERSION " does: it %s",
+		   path, how);
+	return fail(err, EPROTO);
+}
+
 int jr_helper_check(const char *name, char *what, size_t len, struct jr_err *err)
 {
 	static const struct {
@@ -483,6 +503,7 @@ int jr_helper_check(const char *name, char *what, size_t len, struct jr_err *err
 		{ "jobrun-init", try_init, "answers bad arguments as jobrun-init does" },
 		{ "jobrun-unpack", try_unpack, "unpacks an empty archive as uid nobody" },
 		{ "jobrun-report", try_report, "starts with its libcurl" },
+		{ "jobrun-fetch", try_fetch, "starts with its libcurl" },
 	};
 	char path[PATH_MAX];
 	size_t i;

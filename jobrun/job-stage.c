@@ -2,6 +2,7 @@
  * carried (parsed by the helper, never by root), admission, and its outputs afterwards. */
 #define _GNU_SOURCE
 #include "job.h"
+#include "job-fetch.h"
 #include "unpack-proto.h"
 #include "callerpath.h"
 #include "helper.h"
@@ -53,7 +54,11 @@ static int open_inputs(struct jr_job *job, struct jr_stage *st, struct jr_err *e
 	const struct jr_spec *spec = job->spec;
 
 	st->archive_fd = st->conf_fd = -1;
-	if (spec->archive && !strcmp(spec->archive, "-")) {
+	if (jr_fetch_is_url(spec->archive)) { /* fetched into a memfd (job-fetch.c) */
+		st->archive_fd = fcntl(job->stg.fetch.out_fd, F_DUPFD_CLOEXEC, 3);
+		if (st->archive_fd < 0)
+			return jr_err_set(err, errno, "the fetched archive");
+	} else if (spec->archive && !strcmp(spec->archive, "-")) {
 		st->archive_fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
 		if (st->archive_fd < 0)
 			return jr_err_set(err, errno, "archive on stdin");
@@ -150,6 +155,7 @@ static void stage_timeout_cb(uv_timer_t *t)
 
 void jr_job_stage_kill(struct jr_job *job)
 {
+	jr_job_fetch_kill(job);
 	kill_helper(job);
 }
 
@@ -169,7 +175,7 @@ int jr_job_stage_close(struct jr_job *job, uv_close_cb close_cb)
 		n++;
 	}
 	g->exit_open = g->report_open = false;
-	return n;
+	return n + jr_job_fetch_close(job, close_cb);
 }
 
 /* Start the helper and watch it; problems with the caller's files are RJ. */
@@ -295,6 +301,25 @@ static int open_job_stdin(struct jr_job *job, int *stdin_fd, struct jr_err *err)
 	return 0;
 }
 
+/* The archive by URL is in its memfd (or the fetch failed: fetch.r): unpack it as any other,
+ * unless the job was cancelled meanwhile. The memfd is the unpack helper's from then on. */
+static void fetched_cb(struct jr_job *job)
+{
+	struct jr_fetching *f = &job->stg.fetch;
+
+	if (f->r == 0 && !job->cancelled) {
+		f->r = unpack_start(job, &f->err);
+		if (f->r == 0) {
+			close(f->out_fd);
+			f->out_fd = -1;
+			job->timer.data = job;
+			uv_timer_start(&job->timer, stage_timeout_cb, JR_STAGE_TIMEOUT_MS, 0);
+			return;
+		}
+	}
+	job->stg.done(job);
+}
+
 int jr_job_stage_start(struct jr_job *job, void (*done)(struct jr_job *job),
 		       struct jr_err *err)
 {
@@ -314,10 +339,12 @@ int jr_job_stage_start(struct jr_job *job, void (*done)(struct jr_job *job),
 	job->ws_fd = open(job_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (job->ws_fd < 0)
 		return jr_err_set(err, errno, "open %s", job_dir);
+	job->stg.done = done;
+	if (jr_fetch_is_url(spec->archive)) /* unpacked once fetched: fetched_cb */
+		return jr_job_fetch_start(job, fetched_cb, err);
 	r = unpack_start(job, err);
 	if (r < 0)
 		return r;
-	job->stg.done = done;
 	job->timer.data = job;
 	uv_timer_start(&job->timer, stage_timeout_cb, JR_STAGE_TIMEOUT_MS, 0);
 	return 0;
@@ -335,6 +362,10 @@ int jr_job_stage_finish(struct jr_job *job, int *stdin_fd, struct jr_err *err)
 	json_t *rep = NULL;
 	int r;
 
+	if (g->fetch.r < 0) { /* the fetch failed, or the unpack helper did not start after it */
+		*err = g->fetch.err;
+		return g->fetch.r;
+	}
 	if (g->timed_out)
 		return jr_err_set(err, ETIMEDOUT, "jobrun-unpack did not finish in %d s",
 				  JR_STAGE_TIMEOUT_MS / 1000);
@@ -422,6 +453,7 @@ void jr_job_unstage(struct jr_job *job)
 	if (job->stg.report_fd >= 0)
 		close(job->stg.report_fd);
 	job->stg.pidfd = job->stg.report_fd = -1;
+	jr_job_fetch_release(job);
 	free(job->stg.report);
 	job->stg.report = NULL;
 	jr_err_clear(&err);

@@ -787,6 +787,7 @@ void jr_job_start(struct jr_job *job, uv_loop_t *loop, struct jr_spec *spec,
 	job->scratch_base_fd = job->scratch_fd = -1;
 	job->out_dir_made.parent_fd = -1;
 	job->stg.pidfd = job->stg.report_fd = -1;
+	job->stg.fetch.pidfd = job->stg.fetch.report_fd = job->stg.fetch.out_fd = -1;
 	job->lf = none;
 	job->admit = admit;
 	job->out.data = job->err.data = job;

@@ -30,10 +30,13 @@ struct jr_host {
 struct jr_admit {
 	int (*fn)(void *data, const struct jr_jobreq *req, struct jr_spec *spec, struct jr_err *err);
 	void *data;
-	uint64_t stage_bytes;  /* the workspace's size while unpacking (the profile's max disk) */
+	uint64_t stage_bytes;  /* the workspace's size while unpacking (the profile's max disk);
+				* also the most a tarball fetched by URL may be */
+	const struct jr_fetch_conf *fetch; /* jobrun.conf's fetch { }: an archive by URL */
 };
 
 struct jr_job;
+struct jr_fetch_conf;
 typedef void (*jr_job_done_cb)(struct jr_job *job);
 
 enum jr_job_state {
@@ -52,6 +55,20 @@ struct jr_launch_fds {
 	int status[2], out[2], err[2];
 };
 
+/* A tarball by URL: jobrun-fetch, watched on the loop the same way before the unpack helper
+ * starts (job-fetch.h). */
+struct jr_fetching {
+	int pidfd, report_fd, out_fd; /* out_fd: the memfd the body goes to */
+	uv_poll_t exit_poll, report_poll;
+	bool exit_open, report_open, exited, report_eof, running, timed_out;
+	int wstatus;
+	char report[1024];
+	size_t len;
+	int r;                        /* 0, or -errno: the fetch failed (err says why) */
+	struct jr_err err;
+	void (*done)(struct jr_job *job);
+};
+
 /* A tarball job's unpack helper, watched on the loop: its exit (pidfd) and its report (a pipe
  * read without blocking), under job->timer (JR_STAGE_TIMEOUT_MS). */
 struct jr_staging {
@@ -64,6 +81,7 @@ struct jr_staging {
 	size_t len, cap;
 	uint64_t t0;                  /* uv_hrtime() at its start */
 	void (*done)(struct jr_job *job);
+	struct jr_fetching fetch;     /* an archive by URL: fetched first (job-fetch.c) */
 };
 
 struct jr_job {

@@ -4,6 +4,7 @@
 #include "callerpath.h"
 #include "conf.h"
 #include "job.h"
+#include "job-fetch.h"
 #include "jobreq.h"
 #include "log.h"
 #include "outbox.h"
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -79,6 +81,8 @@ static const char usage[] =
 	"usage: jobrun run [OPTIONS] [--] COMMAND [ARGS...]\n"
 	"       jobrun run [OPTIONS] JOB.tar[.gz|.bz2|.xz|.zst]|.tgz|.tbz2|.txz|.tzst|JOB.zip|-\n"
 	"                  [-- COMMAND [ARGS...]]\n"
+	"       jobrun run [OPTIONS] https://HOST/JOB.tar.gz|file:///PATH [-- COMMAND [ARGS...]]\n"
+	"                  (fetched where jobrun.conf's fetch { allow } lets it)\n"
 	"       jobrun run [OPTIONS] --job-conf FILE [-- COMMAND [ARGS...]]\n"
 	"Limits default to the profile's (built-in grader: default / most allowed).\n"
 	"  --config FILE         jobrun.conf (default /etc/jobrun/jobrun.conf, else built in)\n"
@@ -455,8 +459,8 @@ static int is_archive_name(const char *s)
 					   ".tar.xz", ".txz", ".tar.zst", ".tzst", ".zip" };
 	size_t n = strlen(s), i, e;
 
-	if (!strcmp(s, "-"))
-		return 1;
+	if (!strcmp(s, "-") || jr_fetch_is_url(s) || !strncasecmp(s, "file://", 7))
+		return 1; /* a URL is an archive whatever its name (README: Job tarballs by URL) */
 	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
 		e = strlen(ext[i]);
 		if (n > e && !strcmp(s + n - e, ext[i]))
@@ -472,8 +476,18 @@ static int parse_positional(int argc, char **argv, struct jr_spec *spec, struct 
 
 	/* "jobrun run JOB.tar [-- CMD]": an archive comes first, unless "--" was seen */
 	if (i < argc && strcmp(argv[i - 1], "--") && is_archive_name(argv[i])) {
-		if (set_str(&spec->archive, argv[i]) < 0)
+		char *path;
+		int r = jr_fetch_file_path(argv[i], &path); /* file://: the path, as it is */
+
+		if (r < 0)
+			return jr_err_set(err, -r, "archive '%s': a file:// URL must name a local "
+					  "path (file:///PATH)", argv[i]);
+		if (r > 0) {
+			free(spec->archive);
+			spec->archive = path;
+		} else if (set_str(&spec->archive, argv[i]) < 0) {
 			return jr_err_set(err, ENOMEM, "archive");
+		}
 		i++;
 		if (i < argc && !strcmp(argv[i], "--"))
 			i++;
@@ -802,6 +816,7 @@ int jr_admission_start(struct jr_admission *ad, struct jr_spec *spec, struct jr_
 	admit->fn = admit_cb;
 	admit->data = ad;
 	admit->stage_bytes = stage_bytes(ad, spec);
+	admit->fetch = &ad->conf->fetch;
 	return 0;
 }
 

@@ -85,6 +85,7 @@ struct sjob {
 	struct sconf *conf;
 	struct jr_strv args;        /* the client's options ("--memory=256M") */
 	struct jr_strv command;
+	char *archive_url;          /* the job tarball by URL, fetched by the job (job-fetch.c) */
 	struct jr_strv argv;        /* what jr_run_parse_cli reads: args + descriptors + command */
 	struct jr_spec spec;
 	struct jr_admission ad;
@@ -245,6 +246,7 @@ static void job_free(struct sjob *sj)
 	jr_admission_free(&sj->ad);
 	jr_strv_free(&sj->args);
 	jr_strv_free(&sj->command);
+	free(sj->archive_url);
 	jr_strv_free(&sj->argv);
 	conf_unref(sj->conf);
 	free(sj->job);
@@ -493,6 +495,8 @@ static char *request_record(const struct sjob *sj)
 		      "command", strv_json(&sj->command), "restorable", sj->restorable);
 	if (o && sj->spool_name)
 		json_object_set_new(o, "spool", json_string(sj->spool_name));
+	if (o && sj->archive_url)
+		json_object_set_new(o, "archive_url", json_string(sj->archive_url));
 	if (o && sj->spec.profile)
 		json_object_set_new(o, "profile", json_string(sj->spec.profile));
 	if (o) {
@@ -854,6 +858,9 @@ static int build_argv(struct sjob *sj)
 	if (asprintf(&a, "--output-dir=%s/%s.outputs", S.jobs_dir, sj->id) < 0 ||
 	    jr_strv_push_take(&sj->argv, a) < 0)
 		return -ENOMEM;
+	/* a URL (sproto.c: http:// or https:// only) as `run` takes an archive: fetched */
+	if (sj->archive_url && jr_strv_push(&sj->argv, sj->archive_url) < 0)
+		return -ENOMEM;
 	if (sj->command.n) {
 		if (jr_strv_push(&sj->argv, "--") < 0)
 			return -ENOMEM;
@@ -1041,8 +1048,10 @@ static void op_submit(struct conn *c, struct jr_sreq *req, int *fds, unsigned nf
 	sj->prio = req->priority;
 	sj->args = req->args;
 	sj->command = req->command;
+	sj->archive_url = req->archive_url;
 	memset(&req->args, 0, sizeof(req->args));
 	memset(&req->command, 0, sizeof(req->command));
+	req->archive_url = NULL;
 	for (f = 0; f < JR_SFD_N; f++)
 		if (req->fd[f] >= 0) {
 			sj->fds[f] = fds[req->fd[f]];
@@ -2230,6 +2239,8 @@ static void recover_one(const char *name)
 	v = json_object_get(o, "command");
 	for (i = 0; i < json_array_size(v); i++)
 		jr_strv_push(&sj->command, json_string_value(json_array_get(v, i)));
+	if ((v = json_object_get(o, "archive_url")) && json_is_string(v))
+		sj->archive_url = strdup(json_string_value(v));
 	if ((v = json_object_get(o, "spool")) && json_is_string(v) && S.spool_active_fd >= 0 &&
 	    !strchr(json_string_value(v), '/') && (sj->spool_name = strdup(json_string_value(v)))) {
 		char active[NAME_MAX + 1];

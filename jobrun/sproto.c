@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -214,9 +215,25 @@ static int parse_submit(json_t *root, unsigned nfds, bool is_root, struct jr_sre
 				return jr_err_set(err, ENOMEM, "command");
 		}
 	}
-	if (!req->command.n && req->fd[JR_SFD_ARCHIVE] < 0 && req->fd[JR_SFD_JOB_CONF] < 0)
+	if ((v = json_object_get(root, "archive_url"))) {
+		const char *s = plain_string(v, 4096), *p;
+
+		if (!s || (strncasecmp(s, "https://", 8) && strncasecmp(s, "http://", 7)))
+			return jr_err_set(err, 0, "archive_url: must be an http:// or https:// URL of "
+					  "at most 4096 bytes");
+		for (p = s; *p; p++)
+			if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+				return jr_err_set(err, 0, "archive_url: holds a space or a control "
+						  "character");
+		if (req->fd[JR_SFD_ARCHIVE] >= 0)
+			return jr_err_set(err, 0, "archive_url and fds.archive: one job tarball only");
+		if (!(req->archive_url = strdup(s)))
+			return jr_err_set(err, ENOMEM, "archive_url");
+	}
+	if (!req->command.n && req->fd[JR_SFD_ARCHIVE] < 0 && req->fd[JR_SFD_JOB_CONF] < 0 &&
+	    !req->archive_url)
 		return jr_err_set(err, 0, "no command given (command, or a job tarball or job "
-				  "config in fds)");
+				  "config in fds, or archive_url)");
 	if ((v = json_object_get(root, "priority"))) {
 		json_int_t p;
 
@@ -257,7 +274,7 @@ int jr_sreq_parse(const char *line, size_t len, unsigned nfds, bool is_root, str
 		  struct jr_err *err)
 {
 	static const char *const k_submit[] = { "v", "op", "id", "options", "fds", "command",
-						"priority", "wait", NULL };
+						"priority", "wait", "archive_url", NULL };
 	static const char *const k_id[] = { "v", "op", "id", NULL };
 	static const char *const k_list[] = { "v", "op", "all", NULL };
 	static const char *const k_drain[] = { "v", "op", "exit", NULL };
@@ -380,6 +397,7 @@ void jr_sreq_free(struct jr_sreq *req)
 	free(req->id);
 	jr_strv_free(&req->args);
 	jr_strv_free(&req->command);
+	free(req->archive_url);
 	memset(req, 0, sizeof(*req));
 }
 

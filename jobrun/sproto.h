@@ -61,6 +61,8 @@ struct jr_sreq {
 	/* submit */
 	struct jr_strv args;      /* the options as `run` takes them: "--memory=256M", ... */
 	struct jr_strv command;   /* the command, or empty (the job config's) */
+	char *archive_url;        /* the job tarball by URL (http:// or https://), or NULL: the
+				   * supervisor fetches it where jobrun.conf's fetch { allow } lets it */
 	int fd[JR_SFD_N];         /* index into the descriptors received, or -1 */
 	int priority;             /* -1000..1000, higher first */
 	bool wait;                /* the reply is the result, when the job ends */

@@ -32,6 +32,25 @@ struct jr_stage {
  * caller waits for both on its loop, never blocking. */
 int jr_stage_spawn(const struct jr_stage *st, int *pidfd, int *report_fd, struct jr_err *err);
 
+/* jobrun-fetch (fetch-proto.h), started like the unpack helper (the job's cgroup and uid, no
+ * capabilities, no_new_privs, an empty environment, its own pid namespace) but in the host's
+ * network namespace and without a seccomp program. */
+struct jr_fetch_spawn {
+	int helper_fd;        /* jobrun-fetch, opened by jr_helper_open */
+	int out_fd;           /* its fd 3: the body goes there */
+	int ca_fd;            /* its fd 5, or -1 */
+	uid_t uid;
+	gid_t gid;
+	const struct jr_cgroup *cg;
+	char *const *argv;
+};
+
+int jr_stage_spawn_fetch(const struct jr_fetch_spawn *fs, int *pidfd, int *report_fd,
+			 struct jr_err *err);
+
+/* What an exit status of the set-up before a helper's exec means (unpack-proto.h: 120-124). */
+const char *jr_stage_exit_reason(int code);
+
 /* Once it has exited: 0 when it gave a report (which itself says whether the archive was
  * accepted), else -errno with err saying why it said nothing (its exit status or signal). */
 int jr_stage_outcome(const char *report, int wstatus, struct jr_err *err);

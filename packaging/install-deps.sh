@@ -5,7 +5,8 @@ set -eu
 
 # build: compiler, static libc (jobrun-init and the probe are static), the hot binary's libraries
 #        (libuv, jansson, libconfuse; libseccomp at build time only), jobrun-unpack's (libarchive
-#        and the static archives of its compressors), jobrun-report's (libcurl)
+#        and the static archives of its compressors), jobrun-report's and jobrun-fetch's
+#        (libcurl, OpenSSL flavour)
 # test:  cmocka (unit), jq (reading results), util-linux/mount/procps (unshare, setpriv, findmnt,
 #        losetup, pgrep), strace (80-unpack: no open by path), archivers to
 #        make hostile archives (bsdtar, zstd, xz, bzip2), clang + libFuzzer (make fuzz),
@@ -13,12 +14,13 @@ set -eu
 #        and quotaon -p read the job's quota back)
 # bench: hyperfine, bubblewrap (a peer measured side by side)
 # tests: python3 + python3-jsonschema (tests/helpers/validate-result.py checks every result the
-#        integration tests produce against docs/result.schema.json; run with /usr/bin/python3)
+#        integration tests produce against docs/result.schema.json; run with /usr/bin/python3);
+#        openssl (87-report, 82-fetch: a CA and server certificates made at test time)
 PKGS="gcc make libc6-dev pkg-config libuv1-dev libjansson-dev libseccomp-dev libconfuse-dev
 libcurl4-openssl-dev libarchive-dev nettle-dev zlib1g-dev libbz2-dev liblzma-dev libzstd-dev libcmocka-dev
 jq util-linux mount procps strace libarchive-tools zstd xz-utils bzip2 clang libclang-rt-14-dev e2fsprogs quota
 hyperfine bubblewrap
-python3 python3-jsonschema"
+python3 python3-jsonschema openssl"
 
 missing=""
 for p in $PKGS; do

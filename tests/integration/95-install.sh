@@ -26,13 +26,13 @@ else
 	not_ok "make install PREFIX=$P (build dir $BUILD_DIR)" "$(tail -n 20 "$T/install.log")"
 fi
 bad=""
-for f in bin/jobrun libexec/jobrun/jobrun-init libexec/jobrun/jobrun-unpack libexec/jobrun/jobrun-report; do
+for f in bin/jobrun libexec/jobrun/jobrun-init libexec/jobrun/jobrun-unpack libexec/jobrun/jobrun-report libexec/jobrun/jobrun-fetch; do
 	[ -f "$P/$f" ] && [ "$(stat -c %a:%u "$P/$f")" = 755:0 ] || bad="$bad $f"
 done
 for f in share/man/man1/jobrun.1 share/bash-completion/completions/jobrun share/jobrun/result.schema.json; do
 	[ -f "$P/$f" ] && [ "$(stat -c %a:%u "$P/$f")" = 644:0 ] || bad="$bad $f"
 done
-is "$bad" "" "installed: bin/jobrun, libexec/jobrun/{jobrun-init,jobrun-unpack,jobrun-report} 0755, the man page, the bash completion and share/jobrun/result.schema.json 0644, root's"
+is "$bad" "" "installed: bin/jobrun, libexec/jobrun/{jobrun-init,jobrun-unpack,jobrun-report,jobrun-fetch} 0755, the man page, the bash completion and share/jobrun/result.schema.json 0644, root's"
 check "the installed result schema is docs/result.schema.json" \
 	cmp -s "$SRC/docs/result.schema.json" "$P/share/jobrun/result.schema.json"
 check "the installed man page is packaging/man/jobrun.1" \
@@ -59,6 +59,8 @@ like "$(grep '^jobrun-unpack:' "$T/check.out")" "^jobrun-unpack: +$P/libexec/job
 	"jobrun check: jobrun-unpack found and its trial run passes"
 like "$(grep '^jobrun-report:' "$T/check.out")" "^jobrun-report: +$P/libexec/jobrun/jobrun-report: .*executable, starts with its libcurl" \
 	"jobrun check: jobrun-report found and its trial run passes"
+like "$(grep '^jobrun-fetch:' "$T/check.out")" "^jobrun-fetch: +$P/libexec/jobrun/jobrun-fetch: .*executable, starts with its libcurl" \
+	"jobrun check: jobrun-fetch found and its trial run passes"
 
 # ---------------------------------------------------------------- a tarball job
 # conf/examples/hello, the demo's job (its limits raised for the slow VM lane).

@@ -1078,6 +1078,45 @@ static void conf_errors(void **state)
 		   "jobrun.conf:3: job_profiles is given twice (first on line 2)");
 }
 
+/* fetch { }: the hosts a job tarball may be fetched from (README: Job tarballs by URL). */
+static void conf_fetch(void **state)
+{
+	struct jr_conf c;
+	struct jr_err err;
+
+	(void)state;
+	assert_int_equal(parse_conf("runtime_dir = \"/run/x\"\n", &c, &err), 0);
+	assert_int_equal(c.fetch.allow.n, 0); /* built in: no host */
+	assert_false(c.fetch.allow_http);
+	assert_int_equal(c.fetch.connect_timeout_usec, 5000000);
+	assert_int_equal(c.fetch.timeout_usec, 60000000);
+	assert_null(c.fetch.ca_file);
+	jr_conf_free(&c);
+	assert_int_equal(parse_conf("fetch {\n allow = {\"files.example\", \"127.0.0.1:8443\", "
+				    "\"[::1]:443\"}\n allow_http = true\n connect_timeout = 2s\n"
+				    " timeout = 5m\n ca_file = \"/etc/jobrun/ca.pem\"\n}\n", &c, &err),
+			 0);
+	assert_int_equal(c.fetch.allow.n, 3);
+	assert_string_equal(c.fetch.allow.v[1], "127.0.0.1:8443");
+	assert_true(c.fetch.allow_http);
+	assert_int_equal(c.fetch.connect_timeout_usec, 2000000);
+	assert_int_equal(c.fetch.timeout_usec, 300000000);
+	assert_string_equal(c.fetch.ca_file, "/etc/jobrun/ca.pem");
+	jr_conf_free(&c);
+	conf_fails("fetch {\n allow = {\"https://h/\"}\n}\n",
+		   "jobrun.conf:2: fetch: allow entry https://h/: must be a host name or address, "
+		   "with an optional :PORT (not a URL)");
+	conf_fails("fetch {\n\n allow = {\"h:70000\"}\n}\n",
+		   "jobrun.conf:3: fetch: allow entry h:70000: has a port that is not a number "
+		   "from 1 to 65535");
+	conf_fails("fetch {\n allow_http = yes\n}\n",
+		   "jobrun.conf:2: allow_http = yes: must be true or false");
+	conf_fails("fetch {\n timeout = 0s\n}\n",
+		   "jobrun.conf:2: timeout = 0s: must be a duration from 1ms to 24h (5s, 2m)");
+	conf_fails("fetch {\n ca_file = \"ca.pem\"\n}\n",
+		   "jobrun.conf:2: ca_file = ca.pem: must be an absolute path without '..'");
+}
+
 static void conf_profiles_inherit(void **state)
 {
 	const struct jr_profile *g, *ml;
@@ -1782,6 +1821,7 @@ int main(void)
 		cmocka_unit_test(conf_load_missing),
 		cmocka_unit_test(conf_load_strict_modes),
 		cmocka_unit_test(conf_errors),
+		cmocka_unit_test(conf_fetch),
 		cmocka_unit_test(conf_profiles_inherit),
 		cmocka_unit_test(apply_profile_defaults),
 		cmocka_unit_test(apply_merge_order),

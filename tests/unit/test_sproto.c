@@ -41,6 +41,7 @@ static void assert_empty(const struct jr_sreq *req)
 		assert_int_equal(req->fd[f], -1);
 	assert_false(req->wait);
 	assert_false(req->root_options);
+	assert_null(req->archive_url);
 }
 
 /* line (of len bytes) with nfds descriptors, from root or not, is refused with a message that
@@ -348,10 +349,38 @@ static void submit_without_command(void **state)
 	/* descriptors that are no job: still no command */
 	refused("{\"v\":1,\"op\":\"submit\"}", 0, false, "no command given");
 	refused("{\"v\":1,\"op\":\"submit\",\"fds\":{\"stdin\":0,\"stdout\":1,\"stderr\":2}}", 3,
-		false, "no command given (command, or a job tarball or job config in fds)");
+		false, "no command given (command, or a job tarball or job config in fds, or "
+		"archive_url)");
 	refused("{\"v\":1,\"op\":\"submit\",\"fds\":{\"dir\":0}}", 1, true, "no command given");
 	refused("{\"v\":1,\"op\":\"submit\",\"options\":{\"memory\":\"1G\"}}", 0, false,
 		"no command given");
+}
+
+/* A job tarball by URL: http(s) only, one tarball, a source of the command. */
+static void submit_archive_url(void **state)
+{
+	struct jr_sreq req;
+
+	(void)state;
+	accepted("{\"v\":1,\"op\":\"submit\",\"archive_url\":\"https://h.example/j.tar\"}", 0,
+		 false, &req);
+	assert_string_equal(req.archive_url, "https://h.example/j.tar");
+	assert_int_equal(req.command.n, 0);
+	jr_sreq_free(&req);
+	accepted("{\"v\":1,\"op\":\"submit\",\"archive_url\":\"HTTP://h/x\",\"command\":[\"a\"]}",
+		 0, false, &req);
+	assert_string_equal(req.archive_url, "HTTP://h/x");
+	jr_sreq_free(&req);
+	refused("{\"v\":1,\"op\":\"submit\",\"archive_url\":\"file:///etc/shadow\"}", 0, true,
+		"archive_url: must be an http:// or https:// URL");
+	refused("{\"v\":1,\"op\":\"submit\",\"archive_url\":\"/etc/shadow\"}", 0, true,
+		"archive_url: must be an http:// or https:// URL");
+	refused("{\"v\":1,\"op\":\"submit\",\"archive_url\":7}", 0, false,
+		"archive_url: must be");
+	refused("{\"v\":1,\"op\":\"submit\",\"archive_url\":\"https://h/a b\"}", 0, false,
+		"archive_url: holds a space");
+	refused("{\"v\":1,\"op\":\"submit\",\"archive_url\":\"https://h/a\",\"fds\":"
+		"{\"archive\":0}}", 1, false, "one job tarball only");
 }
 
 static void submit_priority(void **state)
@@ -1063,6 +1092,7 @@ int main(void)
 		cmocka_unit_test(op_submit_everything),
 		cmocka_unit_test(submit_args_order),
 		cmocka_unit_test(submit_without_command),
+		cmocka_unit_test(submit_archive_url),
 		cmocka_unit_test(submit_priority),
 		cmocka_unit_test(not_json),
 		cmocka_unit_test(not_utf8_nor_nul),
