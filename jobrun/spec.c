@@ -96,8 +96,8 @@ void jr_spec_free(struct jr_spec *spec)
 	free(spec->cwd_job);
 	jr_strv_free(&spec->outputs);
 	free(spec->profile);
-	memset(spec, 0, sizeof(*spec));
 	free(spec->report);
+	memset(spec, 0, sizeof(*spec));
 }
 
 int jr_valid_hostname(const char *s)

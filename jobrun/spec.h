@@ -55,8 +55,8 @@ struct jr_spec {
 	char *cwd_job;           /* the working directory inside /job; NULL: /job */
 	struct jr_strv outputs;  /* files inside /job to collect after the job */
 	char *profile;           /* the profile the job ran under */
-	uint64_t max_entries;    /* archive limits of the profile */
 	char *report;            /* the report target of jobrun.conf its result goes to, or NULL */
+	uint64_t max_entries;    /* archive limits of the profile */
 	uint64_t max_name;
 
 	uid_t uid_base;          /* job uids: [uid_base, uid_base + uid_count) */
