@@ -140,29 +140,39 @@ fresh
 jr --dir "$W" -- /job/probe exit 0
 good=$T/good.json
 cp "$RES" "$good"
-jq '.wall_seconds = "1.5"' "$good" >"$T/bad-type.json"
-jq '.verdict = "OKAY"' "$good" >"$T/bad-enum.json"
-jq 'del(.rusage)' "$good" >"$T/bad-missing.json"
-jq '.extra = 1' "$good" >"$T/bad-extra.json"
-jq '.verdict = "TO" | .limit = "memory"' "$good" >"$T/bad-rule.json"
-printf '{"version": 1,' >"$T/bad-json.json"
+# the broken copies live where lib.sh's end-of-file sweep does not take them for results
+mkdir -p "$T/not-results"
+jq '.wall_seconds = "1.5"' "$good" >"$T/not-results/bad-type.json"
+jq '.verdict = "OKAY"' "$good" >"$T/not-results/bad-enum.json"
+jq 'del(.rusage)' "$good" >"$T/not-results/bad-missing.json"
+jq '.extra = 1' "$good" >"$T/not-results/bad-extra.json"
+jq '.verdict = "TO" | .limit = "memory"' "$good" >"$T/not-results/bad-rule.json"
+printf '{"version": 1,' >"$T/not-results/bad-json.json"
 out=$(/usr/bin/python3 "$RESULT_VALIDATOR" "$good" 2>&1)
 is "$?:$out" "0:" "the validator passes a real result"
 for b in type enum missing extra rule json; do
-	out=$(/usr/bin/python3 "$RESULT_VALIDATOR" "$T/bad-$b.json" 2>&1)
+	out=$(/usr/bin/python3 "$RESULT_VALIDATOR" "$T/not-results/bad-$b.json" 2>&1)
 	rc=$?
 	like "$rc:$out" "^1:.*bad-$b\\.json: " "the validator fails a result with a $b error, naming the file"
 done
-like "$(/usr/bin/python3 "$RESULT_VALIDATOR" "$T/bad-type.json" 2>&1)" "wall_seconds: '1.5' is not of type 'number'" \
+like "$(/usr/bin/python3 "$RESULT_VALIDATOR" "$T/not-results/bad-type.json" 2>&1)" "wall_seconds: '1.5' is not of type 'number'" \
 	"... and the key and what is wrong with it"
-out=$( (TESTS=0 FAILURES=0; validate_results "hook" "$good" "$T/bad-type.json") )
+out=$( (TESTS=0 FAILURES=0; validate_results "hook" "$good" "$T/not-results/bad-type.json") )
 like "$out" "^not ok 1 - hook" "lib.sh's validate_results fails when one result of several is bad"
 like "$out" "bad-type\\.json: wall_seconds" "... listing the bad file and the validator's error"
-out=$( (TESTS=0 FAILURES=0; RESULTS_D=$T/hook.d; mkdir -p "$RESULTS_D"; RESULT_DIRS=("$T/hookdir"); mkdir -p "$T/hookdir"
-	cp "$T/bad-enum.json" "$T/hookdir/x.json"; results_validate) )
+# (each in a scratch area of its own, as a test file's T)
+bad=$T/not-results/bad-enum.json
+out=$( (TESTS=0 FAILURES=0; T=$T/hook; RESULTS_D=$T/results.d; mkdir -p "$RESULTS_D" "$T/hookdir"
+	RESULT_DIRS=("$T/hookdir"); cp "$bad" "$T/hookdir/x.json"
+	results_validate) )
 like "$out" "^not ok 1 - results validate against docs/result.schema.json \\(1 results\\)" \
 	"a bad result in a watched directory (serve's STATE_DIR/serve) fails the end-of-file check"
-rm -rf "$T/hookdir" "$T/hook.d"
+out=$( (TESTS=0 FAILURES=0; T=$T/hook2; RESULTS_D=$T/results.d; mkdir -p "$RESULTS_D" "$T/a/b"
+	RESULT_DIRS=(); cp "$bad" "$T/a/b/r.json"; echo '{"x": 1}' >"$T/a/other.json"
+	results_validate) )
+like "$out" "^not ok 1 - results validate against docs/result.schema.json \\(1 results\\)" \
+	"a bad result anywhere in the test's scratch area, never registered, fails it too (other JSON is not taken for a result)"
+rm -rf "$T/hook" "$T/hook2"
 
 final_checks
 done_testing

@@ -251,3 +251,4 @@ jr --output-dir "$T/there-before" "$J/job.tar.gz"
 check "a directory that was there before is left as it was" test -d "$T/there-before"
 
 final_checks
+done_testing

@@ -215,6 +215,19 @@ results_validate() {
 			[ -f "$f" ] && keep_result "$f"
 		done
 	done
+	# and the net under them: any other file of the test's scratch area that is a result of
+	# jobrun's (a JSON object with version, verdict, limits and isolation), wherever a test put
+	# it (files made to be invalid live under $T/not-results/)
+	# (no process substitution: the VM lane has no /dev/fd)
+	local prune=(-path "$RESULTS_D" -prune -o -path "$T/not-results" -prune -o)
+	for d in "${RESULT_DIRS[@]}"; do
+		prune+=(-path "$d" -prune -o)
+	done
+	find "$T" "${prune[@]}" -type f -name '*.json' -size -4M -print0 2>/dev/null >"$T/.results-found"
+	while IFS= read -r -d '' f; do
+		jq -e 'type == "object" and has("version") and has("verdict") and has("limits") and
+		       has("isolation")' "$f" >/dev/null 2>&1 && keep_result "$f"
+	done <"$T/.results-found"
 	for f in "$RESULTS_D"/*; do
 		[ -f "$f" ] && files+=("$f")
 	done
