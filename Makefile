@@ -95,7 +95,7 @@ LIB_SRCS    := err.c log.c units.c spec.c plan.c child.c seccomp.c uidpool.c res
                jobreq.c cfgparse.c jobconf.c conf.c job-stage.c cgroup-update.c pathcheck.c callerpath.c
 LIB_SRCS    += serve.c sproto.c client.c
 LIB_SRCS    += sweep.c outbox.c
-LIB_SRCS    += job-fetch.c
+LIB_SRCS    += job-fetch.c isolate.c
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS  := test_units test_result test_run_parse test_plan test_pump test_acct test_cgroup \
                test_jobreq test_conf test_pathcheck test_collect test_callerpath test_options \

@@ -76,12 +76,15 @@ static int build_init_argv(struct jr_job *job)
 	else
 		r |= jr_strv_push(a, "-");
 	r |= jr_strv_push(a, job->host->job_oom_adj[0] ? job->host->job_oom_adj : "-");
-	if (spec->cwd_job) {
+	if (spec->cwd_abs) {
+		r |= jr_strv_push(a, spec->cwd_abs);
+	} else if (spec->cwd_job) {
 		char *cwd;
 
-		r |= asprintf(&cwd, "/job/%s", spec->cwd_job) < 0 ? -1 : jr_strv_push_take(a, cwd);
+		r |= asprintf(&cwd, "%s/%s", spec->job_mount ? spec->job_mount : "/job",
+			      spec->cwd_job) < 0 ? -1 : jr_strv_push_take(a, cwd);
 	} else {
-		r |= jr_strv_push(a, "/job");
+		r |= jr_strv_push(a, spec->job_mount ? spec->job_mount : "/job");
 	}
 	r |= jr_strv_push(a, "--");
 #undef PUSHF
@@ -157,6 +160,11 @@ static int open_caller_files(struct jr_job *job, struct jr_launch_fds *f, struct
 		job->workdir_fd = jr_cp_open("--dir", spec->workdir, JR_CP_DIR, err);
 		if (job->workdir_fd < 0)
 			return job->workdir_fd;
+	}
+	for (size_t i = 0; i < spec->nbinds; i++) {
+		job->bind_fds[i] = jr_cp_open("--dir", spec->binds[i].host, JR_CP_DIR, err);
+		if (job->bind_fds[i] < 0)
+			return job->bind_fds[i];
 	}
 	if (spec->scratch) {
 		job->scratch_base_fd = jr_cp_open("--scratch", spec->scratch, JR_CP_DIR, err);
@@ -335,7 +343,10 @@ static int prepare_early(struct jr_job *job, struct jr_err *err)
 	const struct jr_spec *spec = job->spec;
 	int r;
 
-	r = jr_uid_acquire(spec->runtime_dir, spec->uid_base, spec->uid_count, &job->lease, err);
+	r = spec->uid_slot >= 0 ?
+		jr_uid_acquire_slot(spec->runtime_dir, spec->uid_base, spec->uid_count,
+				    (unsigned)spec->uid_slot, &job->lease, err) :
+		jr_uid_acquire(spec->runtime_dir, spec->uid_base, spec->uid_count, &job->lease, err);
 	if (r < 0)
 		return r;
 	jr_uid_lease_note(&job->lease, "job", spec->id);
@@ -365,6 +376,7 @@ static int prepare_late(struct jr_job *job, struct jr_launch_fds *f, struct jr_e
 	ids.uid = job->lease.uid;
 	ids.gid = job->lease.uid;
 	ids.workdir_fd = job->workdir_fd;
+	ids.bind_fds = job->bind_fds;
 	ids.scratch_dir = job->scratch_dir;
 	ids.scratch_fd = job->scratch_fd;
 	ids.storage = job->ws; /* a tarball job: /job, /tmp, /dev/shm in the workspace's tmpfs */
@@ -784,6 +796,8 @@ void jr_job_start(struct jr_job *job, uv_loop_t *loop, struct jr_spec *spec,
 	job->pidfd = job->status_fd = job->out_dest = job->err_dest = -1;
 	job->lease.fd = -1;
 	job->ws_fd = job->workdir_fd = job->out_dir_fd = -1;
+	for (size_t i = 0; i < JR_MAX_BINDS; i++)
+		job->bind_fds[i] = -1;
 	job->scratch_base_fd = job->scratch_fd = -1;
 	job->out_dir_made.parent_fd = -1;
 	job->stg.pidfd = job->stg.report_fd = -1;
@@ -922,6 +936,8 @@ static void closed_cb(uv_handle_t *h)
 	close_fd(&job->out_dest);
 	close_fd(&job->err_dest);
 	close_fd(&job->workdir_fd);
+	for (size_t i = 0; i < JR_MAX_BINDS; i++)
+		close_fd(&job->bind_fds[i]);
 	/* an output directory made for outputs that never came goes before the result names it */
 	close_fd(&job->out_dir_fd);
 	if (jr_cp_unmake(&job->out_dir_made)) {

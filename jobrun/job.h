@@ -91,6 +91,7 @@ struct jr_job {
 	char *ws;              /* the workspace of a tarball job (host path), or NULL */
 	int ws_fd;             /* its job/ directory (what the job sees at /job) */
 	int workdir_fd;        /* the caller's --dir (O_PATH), or -1 */
+	int bind_fds[JR_MAX_BINDS]; /* spec->binds' host directories (O_PATH), or -1 */
 	int out_dir_fd;        /* the caller's --output-dir (O_PATH), or -1 */
 	struct jr_cp_made out_dir_made; /* ... made by jobrun: removed again if left empty */
 	struct jr_unpacked unpacked;

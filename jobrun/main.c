@@ -1,8 +1,10 @@
 /* main.c - jobrun's command line: dispatch to subcommands. */
 #include "check.h"
+#include "isolate.h"
 #include "run.h"
 #include "serve.h"
 
+#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +22,9 @@ static const char usage[] =
 	"                             give a job to jobrun serve (--wait: print its result)\n"
 	"  status [ID], list, wait ID, cancel ID, drain [--exit], metrics\n"
 	"                             ask jobrun serve (`jobrun status --help`)\n"
+	"  isolate [ISOLATE OPTIONS] --init | --run -- CMD... | --cleanup\n"
+	"                             isolate's command line over jobrun's engine (also when\n"
+	"                             started as `isolate`); docs/isolate.md\n"
 	"  check                      jobrun's helpers and what this host offers; exit 1 if\n"
 	"                             jobs cannot run or their limits cannot be enforced\n"
 	"  check --clean [--runtime-dir DIR]\n"
@@ -31,12 +36,21 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
+	/* started as `isolate` (a symlink): isolate's command line, a drop-in */
+	if (argc > 0 && !strcmp(basename(argv[0]), "isolate")) {
+		argv[0] = "isolate";
+		return jr_cmd_isolate(argc, argv);
+	}
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return 2;
 	}
 	if (!strcmp(argv[1], "run"))
 		return jr_cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "isolate")) {
+		argv[1] = "jobrun isolate";
+		return jr_cmd_isolate(argc - 1, argv + 1);
+	}
 	if (!strcmp(argv[1], "serve"))
 		return jr_cmd_serve(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "submit") || !strcmp(argv[1], "status") ||

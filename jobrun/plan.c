@@ -337,9 +337,10 @@ static int plan_etc(struct jr_plan *plan, const struct jr_spec *spec, const stru
 	if (add_mkdir(plan, str(plan, "%s/etc", root), 0755, 0, 0) < 0 ||
 	    add_file(plan, str(plan, "%s/etc/passwd", root),
 		     str(plan, "root:x:0:0:root:/root:/usr/sbin/nologin\n"
-			       "job:x:%u:%u:job:/job:/bin/sh\n"
+			       "job:x:%u:%u:job:%s:/bin/sh\n"
 			       "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-			 (unsigned)ids->uid, (unsigned)ids->gid), 0444) < 0 ||
+			 (unsigned)ids->uid, (unsigned)ids->gid,
+			 spec->job_mount ? spec->job_mount : "/job"), 0444) < 0 ||
 	    add_file(plan, str(plan, "%s/etc/group", root),
 		     str(plan, "root:x:0:\njob:x:%u:\nnogroup:x:65534:\n", (unsigned)ids->gid),
 		     0444) < 0 ||
@@ -385,6 +386,8 @@ static int plan_dev(struct jr_plan *plan, const char *root, const char *scratch)
 static int plan_root(struct jr_plan *plan, const struct jr_spec *spec, const struct jr_ids *ids,
 		     const char *root, const char *scratch, struct jr_err *err)
 {
+	const char *mnt;
+	int own_tmp = 1;
 	size_t i;
 	int r;
 
@@ -405,16 +408,39 @@ static int plan_root(struct jr_plan *plan, const struct jr_spec *spec, const str
 		return nomem(err);
 	plan->steps[plan->n - 1].data = "subset=pid,hidepid=invisible";
 	plan->steps[plan->n - 1].flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
-	if (add_mkdir(plan, str(plan, "%s/job", root), 0755, 0, 0) < 0 ||
+	mnt = spec->job_mount ? spec->job_mount : "/job";
+	if (add_parents(plan, root, mnt) < 0 ||
+	    add_mkdir(plan, str(plan, "%s%s", root, mnt), 0755, 0, 0) < 0 ||
 	    add_bind(plan, spec->workdir ? str(plan, "%s", spec->workdir)
 					 : str(plan, "%s/job", scratch),
-		     str(plan, "%s/job", root), ATTR_RW, 1) < 0)
+		     str(plan, "%s%s", root, mnt), ATTR_RW, 1) < 0)
 		return nomem(err);
 	if (spec->workdir)
 		plan->steps[plan->n - 1].src_fd = ids->workdir_fd > 2 ? ids->workdir_fd : -1;
+	for (i = 0; i < spec->nbinds; i++)
+		if (!strcmp(spec->binds[i].inside, "/tmp"))
+			own_tmp = 0;
 	if (add_mkdir(plan, str(plan, "%s/tmp", root), 0755, 0, 0) < 0 ||
-	    add_bind(plan, str(plan, "%s/tmp", scratch), str(plan, "%s/tmp", root), ATTR_RW, 0) < 0)
+	    (own_tmp && add_bind(plan, str(plan, "%s/tmp", scratch), str(plan, "%s/tmp", root),
+				 ATTR_RW, 0) < 0))
 		return nomem(err);
+	for (i = 0; i < spec->nbinds; i++) {
+		const struct jr_bind *b = &spec->binds[i];
+		const char *dst = str(plan, "%s%s", root, b->inside);
+
+		if (!normal_path(b->inside) || !strcmp(b->inside, "/"))
+			return jr_err_set(err, 0, "bind target '%s' must be an absolute, normal path",
+					  b->inside);
+		if (!dst || add_parents(plan, root, b->inside) < 0 ||
+		    (!planned_dir(plan, dst) && add_mkdir(plan, dst, 0755, 0, 0) < 0) ||
+		    add_bind(plan, str(plan, "%s", b->host), dst,
+			     (b->flags & JR_BIND_RW ? ATTR_RW : ATTR_RO) |
+			     (b->flags & JR_BIND_NOEXEC ? MOUNT_ATTR_NOEXEC : 0),
+			     !(b->flags & JR_BIND_NOREC)) < 0)
+			return nomem(err);
+		plan->steps[plan->n - 1].src_fd =
+			ids->bind_fds && ids->bind_fds[i] > 2 ? ids->bind_fds[i] : -1;
+	}
 	if (ids->scratch_dir &&
 	    (add_mkdir(plan, str(plan, "%s/scratch", root), 0755, 0, 0) < 0 ||
 	     add_bind(plan, str(plan, "%s", ids->scratch_dir), str(plan, "%s/scratch", root),

@@ -59,6 +59,7 @@ struct jr_ids {
 	 * never ours), else the path string is bound (the unit tests, without root). */
 	int scratch_fd;          /* of scratch_dir */
 	int workdir_fd;          /* of spec->workdir, the caller's --dir bound at /job */
+	const int *bind_fds;     /* of spec->binds (NULL: bind the path strings) */
 	const char *storage;     /* a mounted workspace holding job/, tmp/, shm/ (a tarball
 				  * job's): used instead of a new tmpfs; or NULL */
 };

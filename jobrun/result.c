@@ -514,7 +514,7 @@ static char *meta_from_object(json_t *o)
 		meta_add(&b, "killed:1\n");
 	if (status) {
 		const char *limit = json_string_value(json_object_get(o, "limit"));
-		char own[64] = "";
+		char own[64] = "", execve_msg[600];
 
 		/* the texts isolate writes, which its callers match (CMS tells a wall-clock
 		 * time-out by its message); jobrun's own sentence where isolate has none */
@@ -525,6 +525,19 @@ static char *meta_from_object(json_t *o)
 			snprintf(own, sizeof(own), "Exited with error status %.0f", exit_code);
 		else if ((!strcmp(verdict, "SG") || !strcmp(verdict, "ML")) && signal >= 0)
 			snprintf(own, sizeof(own), "Caught fatal signal %.0f", signal);
+		/* a command that could not be executed: the text isolate once gave (and Judge0
+		 * matches: ^execve\(.+\): No such file or directory$), `execve("NAME"): ERROR` */
+		if (!strcmp(verdict, "RJ") && msg && !strncmp(msg, "cannot execute '", 16)) {
+			const char *q = strstr(msg + 16, "': ");
+
+			while (q && strstr(q + 1, "': "))
+				q = strstr(q + 1, "': ");
+			if (q) {
+				snprintf(execve_msg, sizeof(execve_msg), "execve(\"%.*s\"): %s",
+					 (int)(q - msg - 16), msg + 16, q + 3);
+				msg = execve_msg;
+			}
+		}
 		if (own[0])
 			msg = own;
 		meta_add(&b, "status:%s\n", status);

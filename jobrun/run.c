@@ -653,7 +653,7 @@ static int report_result(const struct jr_conf *conf, const struct jr_spec *spec,
 
 static int run_job(struct jr_spec *spec, const struct jr_host *host,
 		   const struct jr_admit *admit, const struct jr_conf *conf,
-		   struct jr_cp_dest *result, struct jr_cp_dest *meta)
+		   struct jr_cp_dest *result, struct jr_cp_dest *meta, struct jr_run_hooks *hooks)
 {
 	static const int signums[3] = { SIGINT, SIGTERM, SIGHUP };
 	struct run_ctx ctx;
@@ -688,6 +688,13 @@ static int run_job(struct jr_spec *spec, const struct jr_host *host,
 		fprintf(stderr, "jobrun: cannot format the result\n");
 		free(json);
 		return 2;
+	}
+	if (hooks) { /* the front writes what it needs from the result */
+		hooks->json = json;
+		hooks->verdict = (int)ctx.job.result.verdict;
+		if (report_result(conf, spec, json) < 0)
+			status = 2;
+		return status;
 	}
 	if (write_result(result, json, &err) < 0) {
 		fprintf(stderr, "jobrun: %s\n", err.msg);
@@ -838,7 +845,13 @@ void jr_host_init(struct jr_host *host)
 
 int jr_cmd_run(int argc, char **argv)
 {
+	return jr_run_main(argc, argv, NULL);
+}
+
+int jr_run_main(int argc, char **argv, struct jr_run_hooks *hooks)
+{
 	extern char **environ;
+	const char *prog = hooks ? hooks->prog : "jobrun run";
 	struct jr_admission ad;
 	struct jr_conf conf;
 	struct jr_cp_dest result = { .dirfd = -1, .fd = -1 };
@@ -862,8 +875,8 @@ int jr_cmd_run(int argc, char **argv)
 	if (jr_run_parse_cli(argc, argv, &spec, &ad.cli, environ, &err) < 0) {
 		status = !strcmp(err.msg, "help") ? 0 : 2;
 		if (status)
-			fprintf(stderr, "jobrun run: %s\n(jobrun run --help lists the options)\n",
-				err.msg);
+			fprintf(stderr, "%s: %s\n(jobrun run --help lists the options)\n",
+				prog, err.msg);
 		else
 			fputs(usage, stdout);
 		goto out;
@@ -871,12 +884,12 @@ int jr_cmd_run(int argc, char **argv)
 	status = 2;
 	if (jr_conf_load(ad.cli.config, &conf, &err) < 0 ||
 	    jr_admission_start(&ad, &spec, &admit, &err) < 0) {
-		fprintf(stderr, "jobrun run: %s\n", err.msg);
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		goto out;
 	}
 	status = 0;
 	if (geteuid() != 0) {
-		fprintf(stderr, "jobrun run: must run as root (it creates namespaces and mounts)\n");
+		fprintf(stderr, "%s: must run as root (it creates namespaces and mounts)\n", prog);
 		status = 2;
 		goto out;
 	}
@@ -890,33 +903,38 @@ int jr_cmd_run(int argc, char **argv)
 	 * pidfd would then fail with ECHILD forever while the pidfd stays readable. */
 	signal(SIGCHLD, SIG_DFL);
 	if (mkdir(spec.runtime_dir, 0700) < 0 && errno != EEXIST) {
-		fprintf(stderr, "jobrun run: cannot create %s: %s\n", spec.runtime_dir,
+		fprintf(stderr, "%s: cannot create %s: %s\n", prog, spec.runtime_dir,
 			strerror(errno));
 		status = 2;
 		goto out;
 	}
 	/* jobrun mounts and leases there by name: no job may be able to touch any part of it */
 	if (jr_cp_check_private_dir("--runtime-dir", spec.runtime_dir, &err) < 0) {
-		fprintf(stderr, "jobrun run: %s\n", err.msg);
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		status = 2;
 		goto out;
 	}
 	/* where the result goes, resolved before the job can touch it; checked again at the end */
 	if (spec.result_path && (jr_cp_dest_init(&result, "--result", spec.result_path, &err) < 0 ||
 				 jr_cp_dest_check(&result, &err) < 0)) {
-		fprintf(stderr, "jobrun run: %s\n", err.msg);
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		status = 2;
 		goto out;
 	}
 	if (spec.meta_path && (jr_cp_dest_init(&meta, "--meta", spec.meta_path, &err) < 0 ||
 			       jr_cp_dest_check(&meta, &err) < 0)) {
-		fprintf(stderr, "jobrun run: %s\n", err.msg);
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		status = 2;
+		goto out;
+	}
+	if (hooks && hooks->tweak && hooks->tweak(&spec, hooks->arg, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		status = 2;
 		goto out;
 	}
 	jr_host_init(&host);
 	status = run_job(&spec, &host, &admit, ad.conf, spec.result_path ? &result : NULL,
-			 spec.meta_path ? &meta : NULL);
+			 spec.meta_path ? &meta : NULL, hooks);
 	jr_cg_host_free(&host.cg);
 out:
 	jr_cp_dest_free(&result);

@@ -63,4 +63,18 @@ void jr_host_init(struct jr_host *host);
 
 int jr_cmd_run(int argc, char **argv);
 
+/* `jobrun run` for another front (the isolate front, isolate.c): argv holds run's options and
+ * command, parsed by jr_run_parse_cli; then tweak (if set) adjusts the admitted spec (what
+ * run's options cannot say), and the job runs through the same path as `jobrun run`. The
+ * result is not written: *json gets it (caller frees; NULL when no job ran) and *verdict its
+ * verdict. Returns run's exit status (0, 1, 2); messages on stderr start with prog. */
+struct jr_run_hooks {
+	const char *prog;
+	int (*tweak)(struct jr_spec *spec, void *arg, struct jr_err *err);
+	void *arg;
+	char *json;
+	int verdict;       /* enum jr_verdict, -1 when no job ran */
+};
+int jr_run_main(int argc, char **argv, struct jr_run_hooks *hooks);
+
 #endif

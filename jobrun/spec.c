@@ -63,6 +63,7 @@ void jr_spec_init(struct jr_spec *spec)
 	spec->max_name = 1024;
 	spec->uid_base = 1500000000;
 	spec->uid_count = 10000;
+	spec->uid_slot = -1;
 	spec->hostname = strdup("jobrun");
 	spec->runtime_dir = strdup("/run/jobrun");
 	for (i = 0; i < sizeof(default_sys_binds) / sizeof(default_sys_binds[0]); i++)
@@ -97,7 +98,33 @@ void jr_spec_free(struct jr_spec *spec)
 	jr_strv_free(&spec->outputs);
 	free(spec->profile);
 	free(spec->report);
+	free(spec->job_mount);
+	free(spec->cwd_abs);
+	for (size_t i = 0; i < spec->nbinds; i++) {
+		free(spec->binds[i].inside);
+		free(spec->binds[i].host);
+	}
+	free(spec->binds);
 	memset(spec, 0, sizeof(*spec));
+}
+
+int jr_spec_add_bind(struct jr_spec *spec, const char *inside, const char *host, unsigned flags)
+{
+	struct jr_bind *v = realloc(spec->binds, (spec->nbinds + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	spec->binds = v;
+	v[spec->nbinds].inside = strdup(inside);
+	v[spec->nbinds].host = strdup(host);
+	v[spec->nbinds].flags = flags;
+	if (!v[spec->nbinds].inside || !v[spec->nbinds].host) {
+		free(v[spec->nbinds].inside);
+		free(v[spec->nbinds].host);
+		return -ENOMEM;
+	}
+	spec->nbinds++;
+	return 0;
 }
 
 int jr_valid_hostname(const char *s)

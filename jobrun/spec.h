@@ -20,6 +20,8 @@ int jr_strv_push(struct jr_strv *sv, const char *s);
 int jr_strv_push_take(struct jr_strv *sv, char *s);
 void jr_strv_free(struct jr_strv *sv);
 
+struct jr_bind;
+
 struct jr_spec {
 	char *id;
 	struct jr_strv argv;     /* the command */
@@ -61,7 +63,28 @@ struct jr_spec {
 
 	uid_t uid_base;          /* job uids: [uid_base, uid_base + uid_count) */
 	unsigned uid_count;      /* jobrun-init uids: the next uid_count uids */
+
+	/* The isolate front (docs/isolate.md); jr_spec_init leaves them off: */
+	int uid_slot;            /* lease this slot of the range only (a box's uid); -1: any */
+	char *job_mount;         /* where the workdir (or the job's tmpfs dir) is mounted inside
+				  * the job, an absolute path; NULL: /job */
+	char *cwd_abs;           /* the working directory, an absolute path inside the job (wins
+				  * over cwd_job); NULL: the job mount */
+	struct jr_bind *binds;   /* more caller directories bound inside the job */
+	size_t nbinds;
 };
+
+/* A caller's directory bound at `inside` (resolved by the caller-path rule when the job starts,
+ * bound from its descriptor). `inside` /tmp replaces the job's private /tmp. */
+#define JR_MAX_BINDS 32
+#define JR_BIND_RW 1u      /* read-write (else read-only) */
+#define JR_BIND_NOEXEC 2u
+#define JR_BIND_NOREC 4u   /* not its submounts */
+struct jr_bind {
+	char *inside, *host;
+	unsigned flags;
+};
+int jr_spec_add_bind(struct jr_spec *spec, const char *inside, const char *host, unsigned flags);
 
 /* A host name jobs may get: 1-64 letters, digits, '-' and '.'. */
 int jr_valid_hostname(const char *s);

@@ -119,11 +119,11 @@ int jr_uid_lease_flush(struct jr_uid_lease *lease)
 	return 0;
 }
 
-int jr_uid_acquire(const char *runtime_dir, uid_t base, unsigned count,
+static int acquire(const char *runtime_dir, uid_t base, unsigned count, int only,
 		   struct jr_uid_lease *lease, struct jr_err *err)
 {
 	char path[4096];
-	unsigned i, start = 0, slot;
+	unsigned i, start = 0, slot, tries = only >= 0 ? 1 : count;
 	int dirfd, fd;
 
 	lease->fd = -1;
@@ -139,9 +139,11 @@ int jr_uid_acquire(const char *runtime_dir, uid_t base, unsigned count,
 	if (dirfd < 0)
 		return jr_err_set(err, errno, "open %s", path);
 	/* Start at a random slot so concurrent jobrun processes rarely contend. */
-	if (getrandom(&start, sizeof(start), GRND_NONBLOCK) != sizeof(start))
+	if (only >= 0)
+		start = (unsigned)only;
+	else if (getrandom(&start, sizeof(start), GRND_NONBLOCK) != sizeof(start))
 		start = (unsigned)getpid();
-	for (i = 0; i < count; i++) {
+	for (i = 0; i < tries; i++) {
 		char name[16];
 
 		slot = (start + i) % count;
@@ -171,8 +173,25 @@ int jr_uid_acquire(const char *runtime_dir, uid_t base, unsigned count,
 		close(fd);
 	}
 	close(dirfd);
+	if (only >= 0)
+		return jr_err_set(err, EBUSY, "uid %u (slot %d) is in use or has a leftover that "
+				  "cannot be removed", (unsigned)(base + (unsigned)only), only);
 	return jr_err_set(err, EAGAIN, "all %u job uids from %u are in use", count,
 			  (unsigned)base);
+}
+
+int jr_uid_acquire(const char *runtime_dir, uid_t base, unsigned count,
+		   struct jr_uid_lease *lease, struct jr_err *err)
+{
+	return acquire(runtime_dir, base, count, -1, lease, err);
+}
+
+int jr_uid_acquire_slot(const char *runtime_dir, uid_t base, unsigned count, unsigned slot,
+			struct jr_uid_lease *lease, struct jr_err *err)
+{
+	if (slot >= count)
+		return jr_err_set(err, 0, "slot %u is outside the range of %u uids", slot, count);
+	return acquire(runtime_dir, base, count, (int)slot, lease, err);
 }
 
 void jr_uid_release(struct jr_uid_lease *lease)

@@ -31,6 +31,9 @@ struct jr_uid_lease {
  * and "uid" (in memory: jr_uid_lease_flush writes it). */
 int jr_uid_acquire(const char *runtime_dir, uid_t base, unsigned count,
 		   struct jr_uid_lease *lease, struct jr_err *err);
+/* The same for one slot only (the isolate front: a box's uid): EBUSY when it is held. */
+int jr_uid_acquire_slot(const char *runtime_dir, uid_t base, unsigned count, unsigned slot,
+			struct jr_uid_lease *lease, struct jr_err *err);
 /* Empty the record (unless quarantined) and drop the lock. */
 void jr_uid_release(struct jr_uid_lease *lease);
 

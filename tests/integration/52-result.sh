@@ -119,7 +119,8 @@ jr --dir "$W" --meta "$M" -- /job/nonexistent
 verdict_is RJ 1 "RJ job (no such command)"
 is "$(mv_ status)" XX "RJ: status:XX (isolate's verdict when it cannot run the program)"
 unlike "$(keys)" 'exitcode|exitsig|killed' "RJ: no exitcode, exitsig or killed"
-is "$(mv_ message)" "$(res .message)" "RJ: the message is the result's"
+is "$(mv_ message)" 'execve("/job/nonexistent"): No such file or directory' \
+	"RJ: the message is isolate's execve text (Judge0 matches it), from the result's"
 
 # ---------------------------------------------------------------- the caller-path rule
 mkdir -p "$T/pub"

@@ -1,0 +1,179 @@
+# 88-isolate.sh - the isolate front (docs/isolate.md): `jobrun isolate` and jobrun started as
+# `isolate` take isolate's command line; boxes persist across runs; the meta file, exit statuses
+# and messages read as isolate's to CMS (cms/grading/Sandbox.py, IsolateSandbox) and Judge0
+# (app/jobs/isolate_job.rb), whose call sequences are driven here as they make them; refused
+# options say so; two boxes at once do not see each other; a killed grader's box is cleaned.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ISO_ROOT=/var/lib/jobrun/isolate
+# box ids of this test file only (two graders may run tests at once)
+B1=$((90000 + $$ % 4000 * 2))
+B2=$((B1 + 1))
+ISO=$T/isolate
+ln -s "$JOBRUN" "$ISO"
+for b in "$B1" "$B2"; do
+	CLEANUPS+=("\"$JOBRUN\" isolate -b $b --cleanup")
+done
+M=$T/meta
+mv_() { # KEY [FILE]: the meta file's value for KEY, or <absent>
+	awk -v k="$1" 'index($0, k ":") == 1 { print substr($0, length(k) + 2); f = 1; exit }
+		END { if (!f) print "<absent>" }' "${2:-$M}" 2>/dev/null || echo "<no meta>"
+}
+iso() { # ARGS...: the front as `isolate` (the symlink); exit status in $rc, stderr in $T/err
+	timeout -k 5 $((60 * SLOW)) "$ISO" "$@" 2>"$T/err"
+	rc=$?
+}
+
+# ---- --init, persistence, --cleanup --------------------------------------------------------
+"$ISO" -b "$B1" --cleanup >/dev/null 2>&1
+dir=$(timeout -k 5 30 "$ISO" --box-id="$B1" --init 2>"$T/err"); rc=$?
+is "$rc $dir" "0 $ISO_ROOT/$B1" "--init prints the box directory (exit 0)"
+BOX=$dir/box
+check "the sandbox files live in BOXDIR/box, owned by the box's uid" \
+	test "$(stat -c %u "$BOX")" = $((1400000000 + B1))
+printf 'int main(){return 0;}\n' >"$BOX/x.c"
+printf '5 7\n' >"$BOX/in.txt"
+iso -b "$B1" -p -M "$M" -o compile.txt --stderr-to-stdout --run -- /bin/sh -c \
+	'cp x.c a.out.src && printf "#!/bin/sh\nread a b; echo \$((a+b))\n" >prog && chmod +x prog && pwd && id -u'
+is "$rc $(mv_ exitcode) $(mv_ status)" "0 0 <absent>" "a compile-like run: exit 0, exitcode:0, no status"
+is "$(cat "$BOX/compile.txt")" "/box
+$((1400000000 + B1))" "the job starts in /box as the box's uid"
+iso -b "$B1" -M "$M" -i in.txt -o out.txt --run -- ./prog
+is "$rc $(cat "$BOX/out.txt" 2>&1)" "0 12" "a later run reads the files an earlier run made (-i/-o in the box)"
+like "$(cat "$T/err")" '^OK \([0-9]+\.[0-9]{3} sec real, [0-9]+\.[0-9]{3} sec wall\)$' \
+	"isolate's status line on stderr"
+iso -b "$B1" -s --run -- /bin/true
+is "$rc $(cat "$T/err")" "0 " "-s: no status line"
+
+# ---- verdicts: every key CMS and Judge0 read ------------------------------------------------
+iso -b "$B1" -M "$M" --run -- /bin/sh -c 'exit 3'
+is "$rc $(mv_ exitcode) $(mv_ status) $(mv_ message)" "1 3 RE Exited with error status 3" "RE"
+iso -b "$B1" -M "$M" --run -- /bin/sh -c 'kill -SEGV $$'
+is "$rc $(mv_ exitsig) $(mv_ status) $(mv_ message)" "1 11 SG Caught fatal signal 11" "SG"
+iso -b "$B1" -M "$M" -t 0.3 -w 5 --run -- /bin/sh -c 'while :; do :; done'
+is "$rc $(mv_ status) $(mv_ killed) $(mv_ message)" "1 TO 1 Time limit exceeded" "TO (CPU)"
+iso -b "$B1" -M "$M" -t 5 -w 0.3 --run -- /bin/sleep 5
+is "$rc $(mv_ status) $(mv_ message)" "1 TO Time limit exceeded (wall clock)" \
+	"TO (wall): the text CMS tells a wall-clock time-out by"
+iso -b "$B1" -p -M "$M" -t 0.3 -x 1 -w 5 --run -- /bin/sh -c \
+	'end=$(($(date +%s%N) + 500000000)); while [ $(date +%s%N) -lt $end ]; do :; done'
+is "$rc $(mv_ status)" "1 TO" "-x: a run over --time that ends within the extra time is TO"
+awk -v t="$(mv_ time)" 'BEGIN { exit !(t > 0.3) }'
+check "... with its real time reported ($(mv_ time) s)" test $? -eq 0
+iso -b "$B1" --cg -M "$M" --cg-mem=32768 -p -d "$(dirname "$PROBE")" --run -- "$PROBE" mem 268435456
+is "$rc $(mv_ status) $(mv_ cg-oom-killed) $(mv_ exitsig)" "1 SG 1 9" \
+	"ML: SG with cg-oom-killed (CMS's memory-limit test)"
+cmp_ok "$(mv_ cg-mem)" -gt 0 "... and cg-mem"
+iso -b "$B1" -M "$M" --run -- /box/no-such-program
+is "$rc $(mv_ status)" "2 XX" "execve failure: XX, exit 2"
+is "$(mv_ message)" 'execve("/box/no-such-program"): No such file or directory' \
+	"... with the message Judge0 matches (^execve\(.+\): No such file or directory$)"
+
+# ---- errors and refusals --------------------------------------------------------------------
+iso -b "$B2" -M "$M" --run -- /bin/true
+is "$rc $(mv_ status)" "2 XX" "--run without --init: exit 2, status XX"
+like "$(cat "$T/err")" "Box not found, did you run" "... saying so as isolate does"
+iso -b "$B1" -m 65536 --run -- /bin/true
+is "$rc" 2 "-m (address space) is refused, not ignored"
+like "$(cat "$T/err")" "not supported.*--cg-mem" "... pointing at --cg-mem"
+for o in --share-net --inherit-fds --no-cg-timing -D --tty-hack --as-uid=0; do
+	iso -b "$B1" $o --run -- /bin/true
+	is "$rc" 2 "$o is refused"
+done
+iso -b "$B1" --cg-mem=1000 --run -- /bin/true
+is "$rc" 2 "--cg-mem without --cg is a usage error, as isolate's"
+iso -b "$B1" -d /foo:bogus --run -- /bin/true
+is "$rc" 2 "an unknown --dir option is a usage error"
+
+# ---- CMS's call sequence (IsolateSandbox) ---------------------------------------------------
+# cleanup (idempotent), init, runs with its --dir rules, its home bound rw at /tmp (cwd /tmp,
+# stdin/stdout inside), meta outside the box, then chmod 777 -R /tmp inside and cleanup.
+OUTER=$T/cms-outer
+mkdir -p "$OUTER/home" && chmod 0777 "$OUTER/home"
+printf '3\n' >"$OUTER/home/input.txt"
+chmod 0777 "$OUTER/home/input.txt"
+timeout 30 "$ISO" --box-id="$B2" --cg --cleanup >/dev/null 2>&1
+check "CMS: --cleanup of a box that does not exist exits 0" test $? -eq 0
+d2=$(timeout 30 "$ISO" --box-id="$B2" --cg --init)
+check "CMS: --init" test "$d2" = "$ISO_ROOT/$B2"
+cms_opts=(--cg "--box-id=$B2" --chdir=/tmp "--dir=/tmp=$OUTER/home:rw" --dir=/dev/shm:tmp
+	--dir=/etc/alternatives --env=HOME=/tmp --fsize=1048576 --stack=65536 --cg-mem=262144
+	--processes=1000 --time=2 --wall-time=10 --extra-time=0.5)
+iso "${cms_opts[@]}" --stdin=/tmp/input.txt --stdout=/tmp/output.txt --meta="$OUTER/run.meta.0" \
+	--run -- /bin/sh -c 'read n; echo $((n * 2)); echo scratch >/dev/shm/x; pwd'
+is "$rc $(cat "$OUTER/home/output.txt" 2>&1)" "0 6
+/tmp" "CMS: stdin/stdout inside /tmp (its home, bound rw), cwd /tmp, /dev/shm writable"
+is "$(mv_ exitcode "$OUTER/run.meta.0") $(mv_ status "$OUTER/run.meta.0")" "0 <absent>" \
+	"CMS: meta outside the box"
+for k in time time-wall cg-mem; do
+	check "CMS reads $k" test "$(mv_ $k "$OUTER/run.meta.0")" != "<absent>"
+done
+iso "${cms_opts[@]}" --meta="$OUTER/run.meta.1" --run -- /bin/sleep 20
+is "$rc $(mv_ status "$OUTER/run.meta.1") $(mv_ message "$OUTER/run.meta.1")" \
+	"1 TO Time limit exceeded (wall clock)" "CMS: wall-clock TO (its 'wall' in the message)"
+iso --box-id="$B2" --cg "--dir=/tmp=$OUTER/home:rw" --run -- /bin/chmod 777 -R /tmp
+check "CMS: --run -- /bin/chmod 777 -R /tmp makes the job's output (its exit status CMS ignores)" \
+	test "$(stat -c %a "$OUTER/home/output.txt")" = 777
+check "... the box uid's (isolate opens -o as the box uid)" \
+	test "$(stat -c %u "$OUTER/home/output.txt")" = $((1400000000 + B2))
+timeout 30 "$ISO" --box-id="$B2" --cg --cleanup
+check "CMS: --cleanup removes the box" test $? -eq 0 -a ! -e "$ISO_ROOT/$B2"
+
+# ---- Judge0's call sequence (isolate_job.rb) ------------------------------------------------
+W=$(timeout 30 "$JOBRUN" isolate --cg -b "$B2" --init)
+check "Judge0: workdir from --init" test "$W" = "$ISO_ROOT/$B2"
+printf 'echo "int main(){}" > main.c; echo compiled\n' >"$W/box/compile.sh"
+printf 'read x; echo "got $x"; echo oops >&2\n' >"$W/box/run.sh"
+printf 'hi\n' >"$W/stdin.txt"
+j0=(--cg -s -b "$B2" -M "$W/metadata.txt" -t 5 -x 0 -w 10 -k 128000 -p60 --cg-timing
+	--cg-mem=256000 -f 4096 -E HOME=/tmp -E PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	-E LANG -E LANGUAGE -E LC_ALL -E JUDGE0_HOMEPAGE -d /etc:noexec)
+"$JOBRUN" isolate "${j0[@]}" --stderr-to-stdout -i /dev/null --run -- /bin/bash compile.sh \
+	>"$W/compile_output.txt" 2>"$T/err"
+is "$? $(cat "$W/compile_output.txt")" "0 compiled" "Judge0: compile (-s, --cg-timing, -d /etc:noexec, -E)"
+"$JOBRUN" isolate "${j0[@]}" --run -- /bin/bash run.sh <"$W/stdin.txt" >"$W/stdout.txt" 2>"$W/stderr.txt"
+is "$? $(cat "$W/stdout.txt") / $(cat "$W/stderr.txt")" "0 got hi / oops" \
+	"Judge0: run with the caller's stdin/stdout/stderr (-s: nothing else on stderr)"
+is "$(mv_ exitcode "$W/metadata.txt") $(mv_ status "$W/metadata.txt")" "0 <absent>" "Judge0: metadata"
+"$JOBRUN" isolate --cg -s -b "$B2" -M "$W/metadata.txt" -t 0.2 -x 0 -w 5 --cg-timing --run -- \
+	/bin/sh -c 'while :; do :; done' >/dev/null 2>&1
+is "$? $(mv_ status "$W/metadata.txt")" "1 TO" "Judge0: TO"
+"$JOBRUN" isolate --cg -s -b "$B2" -M "$W/metadata.txt" --run -- /bin/sh -c 'kill -FPE $$' >/dev/null 2>&1
+is "$(mv_ status "$W/metadata.txt") $(mv_ exitsig "$W/metadata.txt")" "SG 8" "Judge0: SG and exitsig (SIGFPE)"
+"$JOBRUN" isolate --cg -s -b "$B2" --cleanup
+check "Judge0: --cleanup" test ! -e "$W"
+
+# ---- two graders at once; a killed grader's box --------------------------------------------
+d2=$("$ISO" -b "$B2" --init)
+echo secret >"$d2/box/secret"
+"$ISO" -b "$B2" -p -w 10 --run -- /bin/sleep 3 >/dev/null 2>&1 &
+sleep $((SLOW))
+unlike "$(cat "$BOX/../box/"* 2>/dev/null)" secret "box $B1's files are not box $B2's"
+out=$("$ISO" -b "$B1" -p -o seen.txt --run -- /bin/sh -c 'ls /box /proc' 2>/dev/null; cat "$BOX/seen.txt")
+unlike "$out" 'secret|sleep' "a run in box $B1 sees neither box $B2's files nor its processes"
+iso -b "$B2" --run -- /bin/true
+is "$rc" 2 "a second command on a busy box is refused (isolate: in use by another process)"
+like "$(cat "$T/err")" "currently in use" "... with isolate's message"
+wait
+# a grader killed in the middle of a run: its box is cleaned by --cleanup, or a fresh --init
+"$ISO" -b "$B2" -p -w 30 --run -- /bin/sleep 30 >/dev/null 2>&1 &
+kpid=$!
+sleep $((SLOW))
+kill -KILL "$kpid"
+wait "$kpid" 2>/dev/null
+box2_idle() { [ -z "$(uid_procs $((1400000000 + B2)) $((1400000001 + B2)))" ]; }
+wait_for $((10 * SLOW)) box2_idle
+check "the killed grader's job died with it" box2_idle
+d2=$("$ISO" -b "$B2" --init)
+check "a fresh --init of the killed grader's box works (and empties it)" \
+	test "$d2" = "$ISO_ROOT/$B2" -a ! -e "$d2/box/secret"
+"$ISO" -b "$B2" --cleanup
+check "--cleanup removes it" test ! -e "$ISO_ROOT/$B2"
+# a job's symlink in the box is not followed by --cleanup (one unmount of the box's tmpfs)
+"$ISO" -b "$B1" -p --run -- /bin/ln -s /etc "$(printf /box/etc-link)" >/dev/null 2>&1
+"$ISO" -b "$B1" --cleanup
+check "--cleanup of a box holding a job's symlink to /etc leaves /etc alone" test -f /etc/passwd
+check "... and the box is gone" test ! -e "$ISO_ROOT/$B1"
+cmp_ok "$(grep -c " $ISO_ROOT/$B1 \| $ISO_ROOT/$B2 " /proc/self/mountinfo)" -eq 0 "no box mount left"
+
+done_testing
