@@ -379,6 +379,12 @@ done
 is "$(jq -s -r 'map(.verdict) | join(" ")' "$T"/s[1-5].json)" "OK OK OK OK OK" \
 	"5 jobs through serve with --report: their results come back at once (receiver down)"
 is "$(outbox_entries)" 5 "... and the 5 results wait in the outbox"
+# the meta file through serve: jobrun submit --wait --meta writes it from the result it gets
+submit --wait --meta "$T/s.meta" --result "$T/s6.json" -- /bin/sh -c 'exit 3' >/dev/null 2>&1
+is "$(grep -E '^(exitcode|status|message):' "$T/s.meta" 2>/dev/null | tr '\n' ' ')" \
+	"exitcode:3 status:RE message:Exited with error status 3 " \
+	"jobrun submit --wait --meta: isolate's meta file of the job (exit 3: RE)"
+keep_result "$T/s6.json"
 kill -KILL "$SERVE_PID" "$RPID" 2>/dev/null
 wait "$SERVE_PID" 2>/dev/null
 SERVE_PID=
@@ -422,8 +428,10 @@ hundred() { # TAG [submit options]: N jobs at once through serve, wait for all; 
 	done
 	MS=$((($(date +%s%N) - t0) / 1000000))
 }
-delivered_many() {
-	jq -s --arg p "many-$$-" '[.[] | select(.method == "POST" and .status == 200 and (.idempotency_key | startswith($p)))] | length' "$T/slow.log" 2>/dev/null || echo 0
+delivered_many() { # (0 while the log is missing or a line is being written)
+	local n
+	n=$(jq -s --arg p "many-$$-" '[.[] | select(.method == "POST" and .status == 200 and (.idempotency_key | startswith($p)))] | length' "$T/slow.log" 2>/dev/null)
+	case $n in '' | *[!0-9]*) echo 0 ;; *) echo "$n" ;; esac
 }
 hundred plain
 plain_ms=$MS
