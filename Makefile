@@ -278,6 +278,7 @@ soak: all
 bench: all
 	@sh bench/run.sh $(BUILD)
 	@sh bench/serve.sh $(BUILD)
+	@sh bench/isolate.sh $(BUILD)
 
 # jobrun runs its helpers only from a directory of root's that only root can write (helper.h):
 # install as root, or have the package make them root's.

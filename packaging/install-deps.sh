@@ -12,14 +12,15 @@ set -eu
 #        make hostile archives (bsdtar, zstd, xz, bzip2), clang + libFuzzer (make fuzz),
 #        e2fsprogs + quota (an ext4 with user quotas for --scratch: mkfs.ext4, tune2fs; repquota
 #        and quotaon -p read the job's quota back)
-# bench: hyperfine, bubblewrap (a peer measured side by side)
+# bench: hyperfine, bubblewrap (a peer measured side by side), libcap-dev (bench/isolate.sh
+#        builds ioi/isolate from source)
 # tests: python3 + python3-jsonschema (tests/helpers/validate-result.py checks every result the
 #        integration tests produce against docs/result.schema.json; run with /usr/bin/python3);
 #        openssl (87-report, 82-fetch: a CA and server certificates made at test time)
 PKGS="gcc make libc6-dev pkg-config libuv1-dev libjansson-dev libseccomp-dev libconfuse-dev
 libcurl4-openssl-dev libarchive-dev nettle-dev zlib1g-dev libbz2-dev liblzma-dev libzstd-dev libcmocka-dev
 jq util-linux mount procps strace libarchive-tools zstd xz-utils bzip2 clang libclang-rt-14-dev e2fsprogs quota
-hyperfine bubblewrap
+hyperfine bubblewrap libcap-dev
 python3 python3-jsonschema openssl"
 
 missing=""
