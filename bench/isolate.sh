@@ -95,10 +95,10 @@ sh "$OUT/cycle-jobrun.sh" >/dev/null 2>"$OUT/probe.err" ||
 
 # --- isolate: build, configure, check -------------------------------------------------------
 isolate_setup() {
-    [ -f "$ISOLATE_SRC/isolate.c" ] && [ -f "$ISOLATE_SRC/Makefile" ] || {
+    if [ ! -f "$ISOLATE_SRC/isolate.c" ] || [ ! -f "$ISOLATE_SRC/Makefile" ]; then
         why="no isolate source in \$ISOLATE_SRC or $HERE/isolate-src (git clone -b v1.10.1 https://github.com/ioi/isolate bench/isolate-src)"
         return 1
-    }
+    fi
     ISO_VER=$(sed -n 's/^VERSION=//p' "$ISOLATE_SRC/Makefile")
     [ "$ISO_VER" = 1.10.1 ] || say "bench: isolate source is version '$ISO_VER', not 1.10.1"
     [ -f /usr/include/sys/capability.h ] || { why="libcap-dev is not installed"; return 1; }
@@ -126,11 +126,11 @@ EOF
     for c in $CGS; do
         mkdir "/sys/fs/cgroup/$c/$CGP" || { why="cannot create /sys/fs/cgroup/$c/$CGP"; return 1; }
     done
-    cat /sys/fs/cgroup/cpuset/cpuset.cpus >"/sys/fs/cgroup/cpuset/$CGP/cpuset.cpus" &&
-        cat /sys/fs/cgroup/cpuset/cpuset.mems >"/sys/fs/cgroup/cpuset/$CGP/cpuset.mems" || {
+    if ! { cat /sys/fs/cgroup/cpuset/cpuset.cpus >"/sys/fs/cgroup/cpuset/$CGP/cpuset.cpus" &&
+        cat /sys/fs/cgroup/cpuset/cpuset.mems >"/sys/fs/cgroup/cpuset/$CGP/cpuset.mems"; }; then
         why="cannot set cpuset.cpus/mems of /sys/fs/cgroup/cpuset/$CGP"
         return 1
-    }
+    fi
     ISO=$ISO_DIR/build/isolate
     "$ISO" --cg -b "$ISO_BOX" --cleanup >/dev/null 2>&1 || :
     for cg in "--cg " ""; do
@@ -217,5 +217,5 @@ if [ -n "$ISO_MS" ]; then
         printf "goal: jobrun isolate cycle <= 0.6x isolate --cg cycle: %.2f / %.2f ms = %.2fx (net of the floor %.2fx): %s\n",
             j, i, j / i, (j - f) / (i - f), (j / i <= 0.6) ? "met" : "NOT met" }'
 else
-    echo "goal: jobrun isolate cycle <= 0.6x isolate's: not measured (isolate skipped; jobrun $JR_MS ms)"
+    printf "goal: jobrun isolate cycle <= 0.6x isolate's: not measured (isolate skipped; jobrun %.2f ms)\n" "$JR_MS"
 fi
