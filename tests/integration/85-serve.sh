@@ -784,8 +784,10 @@ fds_back "once they closed, the supervisor's descriptors are back to idle"
 # a client that submits with --wait, never reads, and floods requests; its job writes 50 MB to
 # a pipe of the client's that is never read either
 NR=jr85-nr-$$
-raw sendfds 1 "{\"v\":1,\"op\":\"submit\",\"id\":\"$NR\",\"wait\":true,\"options\":{\"wall-time\":\"3s\"},\"fds\":{\"stdout\":0},\"command\":[\"head\",\"-c\",\"50M\",\"/dev/zero\"]}" pipe \
-	flood 30000 '{"v":1,"op":"metrics"}' block >"$T/nr.out" &
+# (serveclient itself in the background, not the raw function: $! must be the process that
+# blocks, or the kill below leaves it behind)
+"$SC" "$SOCK" sendfds 1 "{\"v\":1,\"op\":\"submit\",\"id\":\"$NR\",\"wait\":true,\"options\":{\"wall-time\":\"3s\"},\"fds\":{\"stdout\":0},\"command\":[\"head\",\"-c\",\"50M\",\"/dev/zero\"]}" pipe \
+	flood 30000 '{"v":1,"op":"metrics"}' block >"$T/nr.out" 2>"$T/sc.err" &
 NP=$!
 sleep 0.5
 t0=$(date +%s%N)
