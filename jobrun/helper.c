@@ -452,45 +452,35 @@ out_close:
 	return r;
 }
 
-/* jobrun-report --version: exit status 0, "jobrun-report VERSION (libcurl ...)" on stdout (its
- * libcurl and TLS library load). */
-static int try_report(int fd, const char *path, struct jr_err *err)
+/* NAME --version: exit status 0, "NAME VERSION (libcurl ...)" on stdout (the helpers that link
+ * libcurl: it and its TLS library load). */
+static int try_version(const char *name, int fd, const char *path, struct jr_err *err)
 {
-	char *const argv[] = { (char *)"jobrun-report", (char *)"--version", NULL };
+	char *const argv[] = { (char *)name, (char *)"--version", NULL };
 	struct trial t = { .fd = fd, .argv = argv, .in = -1, .fd3 = -1, .fd4 = -1 };
-	char how[700];
+	char how[700], want[64];
 	int r;
 
 	r = trial_run(&t, path, err);
 	if (r < 0)
 		return r;
-	if (WIFEXITED(t.status) && WEXITSTATUS(t.status) == 0 &&
-	    !strncmp(t.out, "jobrun-report " JR_VERSION " ", strlen("jobrun-report " JR_VERSION " ")))
+	snprintf(want, sizeof(want), "%s " JR_VERSION " ", name);
+	if (WIFEXITED(t.status) && WEXITSTATUS(t.status) == 0 && !strncmp(t.out, want, strlen(want)))
 		return 0;
 	describe(&t, how, sizeof(how));
-	jr_err_set(err, 0, "%s does not answer --version as jobrun-report " JR_VERSION " does: it %s",
-		   path, how);
+	jr_err_set(err, 0, "%s does not answer --version as %s " JR_VERSION " does: it %s", path,
+		   name, how);
 	return fail(err, EPROTO);
 }
 
-/* jobrun-fetch --version: the same (its libcurl and TLS library load). */
+static int try_report(int fd, const char *path, struct jr_err *err)
+{
+	return try_version("jobrun-report", fd, path, err);
+}
+
 static int try_fetch(int fd, const char *path, struct jr_err *err)
 {
-	char *const argv[] = { (char *)"jobrun-fetch", (char *)"--version", NULL };
-	struct trial t = { .fd = fd, .argv = argv, .in = -1, .fd3 = -1, .fd4 = -1 };
-	char how[700];
-	int r;
-
-	r = trial_run(&t, path, err);
-	if (r < 0)
-		return r;
-	if (WIFEXITED(t.status) && WEXITSTATUS(t.status) == 0 &&
-	    !strncmp(t.out, "jobrun-fetch " JR_VERSION " ", strlen("jobrun-fetch " JR_VERSION " ")))
-		return 0;
-	describe(&t, how, sizeof(how));
-	jr_err_set(err, 0, "%s does not answer --version as jobrun-fetch " JR_VERSION " does: it %s",
-		   path, how);
-	return fail(err, EPROTO);
+	return try_version("jobrun-fetch", fd, path, err);
 }
 
 int jr_helper_check(const char *name, char *what, size_t len, struct jr_err *err)
