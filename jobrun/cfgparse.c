@@ -162,7 +162,7 @@ static void errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 	va_end(aq);
 }
 
-static int hexval(char c)
+int jr_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -192,8 +192,8 @@ static int nul_escape(const char *s, size_t len, size_t i)
 		return octal && nd <= 3 && v == 0;
 	}
 	if (s[k] == 'x') {
-		for (k++; k < len && nd < 2 && hexval(s[k]) >= 0; k++, nd++)
-			v = v * 16 + (unsigned)hexval(s[k]);
+		for (k++; k < len && nd < 2 && jr_hexval(s[k]) >= 0; k++, nd++)
+			v = v * 16 + (unsigned)jr_hexval(s[k]);
 		return nd > 0 && v == 0;
 	}
 	return 0;

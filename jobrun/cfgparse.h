@@ -80,4 +80,7 @@ int jr_cfgp_value_cb(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result
 void jr_cfgp_limit_opts(cfg_opt_t *opts);
 int jr_cfgp_section_cb(cfg_t *cfg, cfg_opt_t *opt);
 
+/* The value of a hexadecimal digit, or -1 (the scanner's \xNN, a URL's %NN). */
+int jr_hexval(char c);
+
 #endif

@@ -9,6 +9,7 @@
  * which is the most the unpacked files may use too: jobrun has no separate archive limit. */
 #define _GNU_SOURCE
 #include "job-fetch.h"
+#include "cfgparse.h"
 #include "conf.h"
 #include "fetch-proto.h"
 #include "helper.h"
@@ -39,17 +40,6 @@ bool jr_fetch_is_url(const char *s)
 	return s && (!strncasecmp(s, "https://", 8) || !strncasecmp(s, "http://", 7));
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int jr_fetch_file_path(const char *s, char **path)
 {
 	const char *p;
@@ -68,7 +58,7 @@ int jr_fetch_file_path(const char *s, char **path)
 		return -ENOMEM;
 	for (; *p && *p != '?' && *p != '#'; p++) {
 		if (*p == '%') {
-			int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+			int hi = jr_hexval(p[1]), lo = hi < 0 ? -1 : jr_hexval(p[2]);
 
 			if (lo < 0 || (hi == 0 && lo == 0)) {
 				free(out);
@@ -353,20 +343,9 @@ void jr_job_fetch_kill(struct jr_job *job)
 int jr_job_fetch_close(struct jr_job *job, uv_close_cb close_cb)
 {
 	struct jr_fetching *f = &job->stg.fetch;
-	int n = 0;
 
-	if (f->exit_open && !uv_is_closing((uv_handle_t *)&f->exit_poll)) {
-		f->exit_poll.data = job;
-		uv_close((uv_handle_t *)&f->exit_poll, close_cb);
-		n++;
-	}
-	if (f->report_open && !uv_is_closing((uv_handle_t *)&f->report_poll)) {
-		f->report_poll.data = job;
-		uv_close((uv_handle_t *)&f->report_poll, close_cb);
-		n++;
-	}
-	f->exit_open = f->report_open = false;
-	return n;
+	return jr_job_poll_close(job, &f->exit_poll, &f->exit_open, close_cb) +
+	       jr_job_poll_close(job, &f->report_poll, &f->report_open, close_cb);
 }
 
 void jr_job_fetch_release(struct jr_job *job)

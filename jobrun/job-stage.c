@@ -159,23 +159,25 @@ void jr_job_stage_kill(struct jr_job *job)
 	kill_helper(job);
 }
 
+int jr_job_poll_close(struct jr_job *job, uv_poll_t *p, bool *open, uv_close_cb close_cb)
+{
+	bool was = *open;
+
+	*open = false;
+	if (!was || uv_is_closing((uv_handle_t *)p))
+		return 0;
+	p->data = job;
+	uv_close((uv_handle_t *)p, close_cb);
+	return 1;
+}
+
 int jr_job_stage_close(struct jr_job *job, uv_close_cb close_cb)
 {
 	struct jr_staging *g = &job->stg;
-	int n = 0;
 
-	if (g->exit_open && !uv_is_closing((uv_handle_t *)&g->exit_poll)) {
-		g->exit_poll.data = job;
-		uv_close((uv_handle_t *)&g->exit_poll, close_cb);
-		n++;
-	}
-	if (g->report_open && !uv_is_closing((uv_handle_t *)&g->report_poll)) {
-		g->report_poll.data = job;
-		uv_close((uv_handle_t *)&g->report_poll, close_cb);
-		n++;
-	}
-	g->exit_open = g->report_open = false;
-	return n + jr_job_fetch_close(job, close_cb);
+	return jr_job_poll_close(job, &g->exit_poll, &g->exit_open, close_cb) +
+	       jr_job_poll_close(job, &g->report_poll, &g->report_open, close_cb) +
+	       jr_job_fetch_close(job, close_cb);
 }
 
 /* Start the helper and watch it; problems with the caller's files are RJ. */

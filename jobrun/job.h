@@ -157,6 +157,10 @@ int jr_job_stage_finish(struct jr_job *job, int *stdin_fd, struct jr_err *err);
 void jr_job_stage_kill(struct jr_job *job);
 /* Close the staging handles (data: the job); returns how many close_cb calls will follow. */
 int jr_job_stage_close(struct jr_job *job, uv_close_cb close_cb);
+
+/* Close one of a job's uv_poll_t handles when *open says it is open (it is not after); its
+ * data becomes job, for close_cb. 1 when a close was started (close_cb will run), else 0. */
+int jr_job_poll_close(struct jr_job *job, uv_poll_t *p, bool *open, uv_close_cb close_cb);
 /* After the job's PID 1 is dead: copy its outputs (result: job->outputs). */
 void jr_job_collect(struct jr_job *job);
 void jr_job_unstage(struct jr_job *job);
