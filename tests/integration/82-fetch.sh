@@ -222,20 +222,10 @@ check "... and nothing is left in staging" staging_empty
 
 # ---- TLS: a CA and certificates made here ----
 if command -v openssl >/dev/null; then
-	(
-		cd "$T" || exit 1
-		openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 \
-			-subj "/CN=jobrun fetch test CA" 2>/dev/null
-		mk() { # NAME SAN CN
-			openssl req -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$3" 2>/dev/null
-			printf 'subjectAltName=%s\n' "$2" >"$1.ext"
-			openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial \
-				-out "$1.pem" -days 2 -extfile "$1.ext" 2>/dev/null
-		}
-		mk srv "IP:127.0.0.1,DNS:localhost" localhost
-		mk wrong "DNS:wrong.example" wrong.example
-		chmod 0600 ca.pem # root's alone: jobrun reads it, the helper (the job's uid) need not
-	)
+	test_ca "$T"
+	test_cert "$T" srv "IP:127.0.0.1,DNS:localhost" localhost
+	test_cert "$T" wrong "DNS:wrong.example" wrong.example
+	chmod 0600 "$T/ca.pem" # root's alone: jobrun reads it, the helper (the job's uid) need not
 	start_srv tls --tls-cert "$T/srv.pem" --tls-key "$T/srv.key"
 	PT=$SPORT
 	start_srv tlsw --tls-cert "$T/wrong.pem" --tls-key "$T/wrong.key"

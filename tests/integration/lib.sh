@@ -381,6 +381,21 @@ final_checks() {
 	is "$left" "" "no temporary result file is left behind"
 }
 
+# ---- TLS for the loopback receivers (tests/helpers/httpd.py) ----
+
+# test_ca DIR: a CA made now, DIR/ca.pem and DIR/ca.key (2 days)
+test_ca() {
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$1/ca.key" -out "$1/ca.pem" -days 2 \
+		-subj "/CN=jobrun test CA" 2>/dev/null
+}
+# test_cert DIR NAME SAN CN: DIR/NAME.pem and DIR/NAME.key, signed by DIR's test CA
+test_cert() {
+	openssl req -newkey rsa:2048 -nodes -keyout "$1/$2.key" -out "$1/$2.csr" -subj "/CN=$4" 2>/dev/null
+	printf 'subjectAltName=%s\n' "$3" >"$1/$2.ext"
+	openssl x509 -req -in "$1/$2.csr" -CA "$1/ca.pem" -CAkey "$1/ca.key" -CAcreateserial \
+		-out "$1/$2.pem" -days 2 -extfile "$1/$2.ext" 2>/dev/null
+}
+
 # ---- cgroups ----
 
 # wait_for SECONDS COMMAND...: poll COMMAND every 50 ms until it succeeds (0) or time is up (1).
