@@ -42,8 +42,6 @@
 
 #define MAX_BODY (64u << 20)  /* a result is a few KiB: a bigger entry is not one of ours */
 
-enum estate { E_WAITING, E_SENDING };
-
 struct entry {
 	struct entry *next;
 	char name[NAME_MAX + 1];
@@ -53,10 +51,8 @@ struct entry {
 	size_t len;
 	time_t born;            /* when it was written: give_up counts from there */
 	unsigned attempts;
-	enum estate state;
-	bool seen;              /* still in the directory at the last scan */
 	uv_timer_t timer;       /* the next attempt */
-	CURL *easy;
+	CURL *easy;             /* an attempt in flight, else NULL (its timer waits) */
 	struct curl_slist *hdrs;
 	char errbuf[CURL_ERROR_SIZE];
 	char last[300];         /* why the last attempt failed */
@@ -191,7 +187,6 @@ static void entry_failed(struct entry *e, bool permanent)
 	gap = gap / 2 + (uint64_t)((double)(gap / 2) * (rnd / 4294967296.0));
 	if (t && age + gap > t->give_up_usec) /* the last try at give_up, not after it */
 		gap = t->give_up_usec - age;
-	e->state = E_WAITING;
 	uv_timer_start(&e->timer, attempt, gap / 1000 + 1, 0);
 }
 
@@ -288,7 +283,6 @@ static void attempt(uv_timer_t *tm)
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, e->errbuf);
 	curl_easy_setopt(c, CURLOPT_PRIVATE, e);
-	e->state = E_SENDING;
 	if (curl_multi_add_handle(R.multi, c) != CURLM_OK) {
 		snprintf(e->last, sizeof(e->last), "curl_multi_add_handle failed");
 		curl_easy_cleanup(c);
@@ -453,7 +447,6 @@ static void entry_new(const char *name)
 		 json_string_value(json_object_get(o, "id")) : name);
 	json_decref(o);
 	e->id[strcspn(e->id, "\r\n")] = '\0';
-	e->seen = true;
 	uv_timer_init(R.loop, &e->timer);
 	e->timer.data = e;
 	e->next = R.entries;
@@ -461,6 +454,14 @@ static void entry_new(const char *name)
 	R.nentries++;
 	jr_info("report: job %s for %s: queued (%s)", e->id, e->target, name);
 	uv_timer_start(&e->timer, attempt, 0, 0);
+}
+
+/* An entry of the outbox: NAME.json, not a hidden (temporary) file. */
+static bool entry_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return name[0] != '.' && n >= 6 && !strcmp(name + n - 5, ".json");
 }
 
 /* Read the outbox: every entry not known yet is sent. */
@@ -480,9 +481,7 @@ static void scan(void)
 		return;
 	}
 	while ((d = readdir(dir))) {
-		size_t n = strlen(d->d_name);
-
-		if (d->d_name[0] == '.' || n < 6 || strcmp(d->d_name + n - 5, ".json"))
+		if (!entry_name(d->d_name))
 			continue;
 		for (e = R.entries; e; e = e->next)
 			if (!strcmp(e->name, d->d_name))
@@ -496,10 +495,12 @@ static void scan(void)
 static void watch_cb(uv_fs_event_t *h, const char *name, int events, int status)
 {
 	(void)h;
-	(void)name;
 	(void)events;
 	(void)status;
-	scan();
+	/* the reporter's own log and lock live there too: only an entry's name is worth a scan
+	 * (no name: the kernel's queue overflowed, so look) */
+	if (!name || entry_name(name))
+		scan();
 }
 
 static void stop(void)
