@@ -641,6 +641,7 @@ void jr_conf_free(struct jr_conf *conf)
 	free(conf->serve.clients);
 	jr_strv_free(&conf->fetch.allow);
 	free(conf->fetch.ca_file);
+	free(conf->isolate.box_root);
 	for (i = 0; i < conf->nreports; i++) {
 		struct jr_report_target *t = &conf->reports[i];
 
@@ -672,7 +673,11 @@ int jr_conf_builtin(struct jr_conf *conf, struct jr_err *err)
 	conf->serve.keep_results = 1000;
 	conf->fetch.connect_timeout_usec = 5 * 1000000ULL;
 	conf->fetch.timeout_usec = 60 * 1000000ULL;
-	if (!conf->runtime_dir || !conf->state_dir || !conf->hostname || !conf->default_profile)
+	conf->isolate.box_root = strdup("/var/lib/jobrun/isolate");
+	conf->isolate.first_uid = 1400000000;
+	conf->isolate.num_boxes = 100000;
+	if (!conf->runtime_dir || !conf->state_dir || !conf->hostname || !conf->default_profile ||
+	    !conf->isolate.box_root)
 		r = -ENOMEM;
 	for (i = 0; i < NELEM(builtin_profiles) && !r; i++) {
 		struct jr_profile *p = profile_add(conf);
@@ -768,6 +773,13 @@ static cfg_opt_t fetch_opts[] = {
 	CFG_END(),
 };
 
+static cfg_opt_t isolate_opts[] = {
+	STR("box_root"),
+	STR("first_uid"),
+	STR("num_boxes"),
+	CFG_END(),
+};
+
 static cfg_opt_t conf_opts[] = {
 	STR("runtime_dir"),
 	STR("state_dir"),
@@ -780,6 +792,7 @@ static cfg_opt_t conf_opts[] = {
 	       CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES | CFGF_NODEFAULT, profile_section_cb),
 	SEC_CB("serve", serve_opts, CFGF_NODEFAULT, jr_cfgp_section_cb),
 	SEC_CB("fetch", fetch_opts, CFGF_NODEFAULT, jr_cfgp_section_cb),
+	SEC_CB("isolate", isolate_opts, CFGF_NODEFAULT, jr_cfgp_section_cb),
 	SEC_CB("report", report_opts,
 	       CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES | CFGF_NODEFAULT, report_section_cb),
 	CFG_END(),
@@ -1459,6 +1472,56 @@ static int read_fetch(struct jr_cfgp *p, cfg_t *cfg, struct jr_conf *conf)
 	return 0;
 }
 
+/* isolate { box_root first_uid num_boxes }: the box uids [first_uid, first_uid + 2 * num_boxes)
+ * (boxes, then their jobrun-inits) stay below 2^32 and apart from the jobs' [uid_base,
+ * uid_base + 2 * uid_count): a box and a `jobrun run` job never share a uid. */
+static int read_isolate(struct jr_cfgp *p, cfg_t *cfg, struct jr_conf *conf)
+{
+	struct jr_isolate_conf *ic = &conf->isolate;
+	cfg_t *sec = cfg_size(cfg, "isolate") ? cfg_getsec(cfg, "isolate") : NULL;
+	uint64_t first = ic->first_uid, n = ic->num_boxes;
+	uint64_t jb = conf->uid_base, je = jb + 2ULL * conf->uid_count;
+	const char *s;
+	int line;
+
+	if (sec && (s = cfg_getstr(sec, "box_root"))) {
+		if (!absolute_path_ok(s) || strlen(s) < 2 || strlen(s) > 200)
+			return conf_fail(p, jr_cfgp_line(p, sec, "box_root"), "box_root", s,
+					 "must be an absolute path without '..', 200 bytes at most, "
+					 "not /");
+		if (set_str(&ic->box_root, s) < 0)
+			return -ENOMEM;
+	}
+	if (sec && (s = cfg_getstr(sec, "first_uid")) &&
+	    (jr_parse_uint(s, &first) < 0 || first == 0 || first >= UINT32_MAX))
+		return conf_fail(p, jr_cfgp_line(p, sec, "first_uid"), "first_uid", s,
+				 "must be a uid above 0");
+	if (sec && (s = cfg_getstr(sec, "num_boxes")) &&
+	    (jr_parse_uint(s, &n) < 0 || n == 0 || n > 1000000))
+		return conf_fail(p, jr_cfgp_line(p, sec, "num_boxes"), "num_boxes", s,
+				 "must be a count from 1 to 1000000");
+	line = sec ? jr_cfgp_line(p, sec, "first_uid") : 0;
+	if (!line && sec)
+		line = jr_cfgp_line(p, sec, "num_boxes");
+	if (!line)
+		line = jr_cfgp_line(p, cfg, "uid_base");
+	if (!line)
+		line = jr_cfgp_line(p, cfg, "uid_count");
+	if (first + 2 * n >= UINT32_MAX)
+		return jr_cfgp_fail(p, line, "isolate: first_uid + 2 * num_boxes must stay below "
+					     "2^32 (boxes use num_boxes uids from first_uid, their "
+					     "jobrun-inits the next num_boxes)");
+	if (first < je && jb < first + 2 * n)
+		return jr_cfgp_fail(p, line, "isolate: the box uids %llu-%llu overlap the job uids "
+				    "%llu-%llu (uid_base, uid_count): a box and a job would share a "
+				    "uid", (unsigned long long)first,
+				    (unsigned long long)(first + 2 * n - 1), (unsigned long long)jb,
+				    (unsigned long long)(je - 1));
+	ic->first_uid = (uid_t)first;
+	ic->num_boxes = (unsigned)n;
+	return 0;
+}
+
 static bool client_matches(const struct jr_serve_client *cl, uid_t uid, gid_t gid,
 			   const gid_t *groups, size_t ngroups)
 {
@@ -1551,6 +1614,8 @@ int jr_conf_parse(const char *text, size_t len, const char *file, struct jr_conf
 		r = read_serve(&p, cfg, &c);
 	if (r == 0)
 		r = read_fetch(&p, cfg, &c);
+	if (r == 0)
+		r = read_isolate(&p, cfg, &c);
 	if (r == 0)
 		r = read_reports(&p, cfg, &c);
 	if (r == 0 && !(c.file = strdup(file)))

@@ -114,6 +114,14 @@ struct jr_fetch_conf {
 	char *ca_file;            /* the CAs servers are verified with; NULL: the system's */
 };
 
+/* The isolate front's boxes: the isolate { } section (docs/isolate.md). Box N runs as uid
+ * first_uid + N, its jobrun-init as first_uid + num_boxes + N. */
+struct jr_isolate_conf {
+	char *box_root;           /* /var/lib/jobrun/isolate: N is box N's directory */
+	uid_t first_uid;          /* 1400000000 (the gid is the same) */
+	unsigned num_boxes;       /* 100000: box ids 0 .. num_boxes - 1 */
+};
+
 struct jr_conf {
 	char *file;             /* the file it came from; NULL: built in */
 	char *runtime_dir;      /* /run/jobrun */
@@ -128,6 +136,7 @@ struct jr_conf {
 	size_t nprofiles;
 	struct jr_serve_conf serve;
 	struct jr_fetch_conf fetch;
+	struct jr_isolate_conf isolate;
 	struct jr_report_target *reports;
 	size_t nreports;
 };

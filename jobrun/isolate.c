@@ -37,7 +37,7 @@ enum iso_mode { M_NONE, M_INIT, M_RUN, M_CLEANUP, M_VERSION, M_PRINT_CG_ROOT, M_
 enum {
 	O_CG = 256, O_CG_MEM, O_CG_TIMING, O_NO_CG_TIMING, O_INIT, O_RUN, O_CLEANUP, O_VERSION,
 	O_PRINT_CG_ROOT, O_CHECK_CONFIG, O_SHARE_NET, O_INHERIT_FDS, O_STDERR_TO_STDOUT,
-	O_TTY_HACK, O_SPECIAL_FILES, O_CORE, O_WAIT, O_AS_UID, O_AS_GID,
+	O_TTY_HACK, O_SPECIAL_FILES, O_CORE, O_WAIT, O_AS_UID, O_AS_GID, O_CONFIG,
 };
 
 static const struct option iso_options[] = {
@@ -51,6 +51,7 @@ static const struct option iso_options[] = {
 	{ "no-cg-timing", no_argument, NULL, O_NO_CG_TIMING },
 	{ "check-config", no_argument, NULL, O_CHECK_CONFIG },
 	{ "cleanup", no_argument, NULL, O_CLEANUP },
+	{ "config", required_argument, NULL, O_CONFIG }, /* jobrun's own: not isolate's */
 	{ "core", required_argument, NULL, O_CORE },
 	{ "dir", required_argument, NULL, 'd' },
 	{ "no-default-dirs", no_argument, NULL, 'D' },
@@ -99,6 +100,7 @@ struct iso {
 	bool cg, silent, wait, full_env, err_to_out;
 	int verbose;
 	const char *meta, *in, *out, *err, *cwd;
+	const char *config;             /* --config (jobrun's); NULL: /etc/jobrun/jobrun.conf */
 	double t, w, x;                 /* seconds; 0: none */
 	unsigned long long cg_mem_kb;   /* 0: none */
 	long long stack_kb, fsize_kb;   /* -1: not given */
@@ -115,6 +117,7 @@ struct iso {
 	char *cwd_abs;
 	int box_fd;                     /* BOXDIR/box, O_PATH */
 	int lock_fd;
+	const struct jr_isolate_conf *ic; /* jobrun.conf's isolate { } (or its defaults) */
 };
 
 /* A usage error: isolate's exit status 2, nothing run. */
@@ -405,6 +408,7 @@ static int parse(struct iso *s, int argc, char **argv)
 			return refuse(s, "--as-uid/--as-gid", "jobrun's isolate front runs as root "
 				      "only; box files stay the box uid's");
 		case O_WAIT: s->wait = true; break;
+		case O_CONFIG: s->config = optarg; break;
 		case O_INIT: case O_RUN: case O_CLEANUP: case O_VERSION: case O_PRINT_CG_ROOT:
 		case O_CHECK_CONFIG: {
 			enum iso_mode m = c == O_INIT ? M_INIT : c == O_RUN ? M_RUN :
@@ -432,14 +436,35 @@ static int parse(struct iso *s, int argc, char **argv)
 		return usage(s, "--run mode requires a command to run");
 	if (s->mode != M_RUN && optind < argc)
 		return usage(s, "this mode takes no parameters");
-	if (s->box >= JR_ISO_BOXES && s->mode != M_VERSION)
-		return usage(s, "Sandbox ID out of range (allowed: 0-%u)", JR_ISO_BOXES - 1);
 	if (s->mode != M_INIT && s->q_blocks >= 0)
 		return usage(s, "--quota is given to --init only");
 	return 0;
 }
 
 /* ---- boxes ----------------------------------------------------------------------------- */
+
+static uid_t box_uid(const struct iso *s)
+{
+	return s->ic->first_uid + s->box;
+}
+
+/* The box root and the directories above it that are missing (root's, 0755), as mkdir -p. */
+static int make_box_root(const char *path)
+{
+	char p[PATH_MAX], *c;
+
+	if (snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p))
+		return errno = ENAMETOOLONG, -1;
+	for (c = p + 1; *c; c++) {
+		if (*c != '/')
+			continue;
+		*c = 0;
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*c = '/';
+	}
+	return mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
 
 /* The box's lock (isolate's: one command at a time per box), held until exit. */
 static int lock_box(struct iso *s, const char *rt)
@@ -469,7 +494,7 @@ static int sweep_box(struct iso *s, const char *rt)
 	struct jr_uid_lease lease;
 	struct jr_err err;
 
-	if (jr_uid_acquire_slot(rt, JR_ISO_UID_BASE, JR_ISO_BOXES, s->box, &lease, &err) < 0)
+	if (jr_uid_acquire_slot(rt, s->ic->first_uid, s->ic->num_boxes, s->box, &lease, &err) < 0)
 		return die(s, "Cannot clean up what the box's last run left: %s", err.msg);
 	jr_uid_release(&lease);
 	return 0;
@@ -487,7 +512,7 @@ static int remove_box(struct iso *s)
 		return die(s, "%s is not a directory: not removed", s->boxdir);
 	if (s->verbose)
 		fprintf(stderr, "Removing box directory\n");
-	while (stat(JR_ISO_BOX_ROOT, &root) == 0 && lstat(s->boxdir, &st) == 0 &&
+	while (stat(s->ic->box_root, &root) == 0 && lstat(s->boxdir, &st) == 0 &&
 	       st.st_dev != root.st_dev) {
 		if (umount2(s->boxdir, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
 			return die(s, "Cannot unmount %s: %s", s->boxdir, strerror(errno));
@@ -514,11 +539,10 @@ static int cmd_init(struct iso *s, const char *rt)
 	} else {
 		inodes = size / 4096 + 1024;
 	}
-	if ((mkdir("/var/lib/jobrun", 0755) < 0 && errno != EEXIST) ||
-	    (mkdir(JR_ISO_BOX_ROOT, 0755) < 0 && errno != EEXIST))
-		return die(s, "Cannot create %s: %s", JR_ISO_BOX_ROOT, strerror(errno));
-	if (jr_cp_check_private_dir("box root", JR_ISO_BOX_ROOT, &(struct jr_err){ 0 }) < 0)
-		return die(s, "%s must be root's and writable by root only", JR_ISO_BOX_ROOT);
+	if (make_box_root(s->ic->box_root) < 0)
+		return die(s, "Cannot create %s: %s", s->ic->box_root, strerror(errno));
+	if (jr_cp_check_private_dir("box root", s->ic->box_root, &(struct jr_err){ 0 }) < 0)
+		return die(s, "%s must be root's and writable by root only", s->ic->box_root);
 	if (mkdir(s->boxdir, 0755) < 0)
 		return die(s, "Cannot create %s: %s", s->boxdir, strerror(errno));
 	snprintf(opts, sizeof(opts), "size=%llu,nr_inodes=%llu,mode=0755", size ? size : 4096,
@@ -529,8 +553,7 @@ static int cmd_init(struct iso *s, const char *rt)
 		return die(s, "Cannot mount the box's tmpfs on %s: %s", s->boxdir, strerror(rc));
 	}
 	snprintf(box, sizeof(box), "%s/box", s->boxdir);
-	if (mkdir(box, 0700) < 0 || chown(box, JR_ISO_UID_BASE + s->box,
-					  JR_ISO_UID_BASE + s->box) < 0) {
+	if (mkdir(box, 0700) < 0 || chown(box, box_uid(s), box_uid(s)) < 0) {
 		rc = errno;
 		remove_box(s);
 		return die(s, "Cannot create box: %s", strerror(rc));
@@ -652,7 +675,7 @@ static int open_inside(struct iso *s, const char *what, const char *path, bool o
 		return -1;
 	}
 	/* isolate opens it as the box's uid: the job (and the next run) may change it */
-	if (out && fchown(fd, JR_ISO_UID_BASE + s->box, JR_ISO_UID_BASE + s->box) < 0) {
+	if (out && fchown(fd, box_uid(s), box_uid(s)) < 0) {
 		close(fd);
 		snprintf(why, whylen, "chown(\"%s\"): %s", path, strerror(errno));
 		return -1;
@@ -800,7 +823,8 @@ static int cmd_run(struct iso *s, const struct jr_conf *conf, const char *rt, in
 		   char **argv)
 {
 	struct jr_cp_dest md = { .dirfd = -1, .fd = -1 };
-	struct jr_run_hooks hooks = { .prog = s->prog, .tweak = tweak, .arg = s, .verdict = -1 };
+	struct jr_run_hooks hooks = { .prog = s->prog, .tweak = tweak, .arg = s, .conf = conf,
+				      .verdict = -1 };
 	struct jr_strv a = { 0 };
 	struct jr_err err;
 	char path[PATH_MAX + 8], why[512], *json = NULL, *meta = NULL;
@@ -820,7 +844,7 @@ static int cmd_run(struct iso *s, const struct jr_conf *conf, const char *rt, in
 		fprintf(stderr, "%s\n", err.msg);
 		return 2;
 	}
-	give_to_box(s->box_fd, JR_ISO_UID_BASE + s->box, 0);
+	give_to_box(s->box_fd, box_uid(s), 0);
 	if (s->cwd) {
 		if (s->cwd[0] == '/')
 			s->cwd_abs = strdup(s->cwd);
@@ -845,7 +869,7 @@ static int cmd_run(struct iso *s, const struct jr_conf *conf, const char *rt, in
 	}
 	rc = -ENOMEM;
 	if (jr_strv_push(&a, "isolate") < 0 || push(&a, "--runtime-dir=%s", rt) < 0 ||
-	    push(&a, "--uid-range=%u:%u", JR_ISO_UID_BASE, JR_ISO_BOXES) < 0 ||
+	    push(&a, "--uid-range=%u:%u", s->ic->first_uid, s->ic->num_boxes) < 0 ||
 	    push(&a, "--profile=%s", jr_conf_profile(conf, "isolate") ? "isolate" : "hpc") < 0 ||
 	    push(&a, "--id=isolate-box-%u", s->box) < 0 ||
 	    push(&a, "--dir=%s/box", s->boxdir) < 0 || push(&a, "--cpus=unlimited") < 0 ||
@@ -967,18 +991,22 @@ int jr_cmd_isolate(int argc, char **argv)
 		goto out;
 	}
 	memset(&conf, 0, sizeof(conf));
-	if (jr_conf_load(NULL, &conf, &err) < 0) {
+	if (jr_conf_load(s.config, &conf, &err) < 0) {
 		rc = die(&s, "jobrun.conf: %s", err.msg);
 		goto out;
 	}
+	s.ic = &conf.isolate;
 	snprintf(rt, sizeof(rt), "%s/isolate", conf.runtime_dir);
-	snprintf(s.boxdir, sizeof(s.boxdir), "%s/%u", JR_ISO_BOX_ROOT, s.box);
-	if (mkdir(conf.runtime_dir, 0700) < 0 && errno != EEXIST) {
+	snprintf(s.boxdir, sizeof(s.boxdir), "%s/%u", s.ic->box_root, s.box);
+	if (s.box >= s.ic->num_boxes) {
+		rc = usage(&s, "Sandbox ID out of range (allowed: 0-%u; jobrun.conf: isolate { "
+			   "num_boxes })", s.ic->num_boxes - 1);
+	} else if (mkdir(conf.runtime_dir, 0700) < 0 && errno != EEXIST) {
 		rc = die(&s, "Cannot create %s: %s", conf.runtime_dir, strerror(errno));
 	} else if (s.mode == M_CHECK_CONFIG) {
 		printf("box_root=%s\nfirst_uid=%u\nfirst_gid=%u\nnum_boxes=%u\nruntime_dir=%s\n"
-		       "profile=%s\n", JR_ISO_BOX_ROOT, JR_ISO_UID_BASE, JR_ISO_UID_BASE,
-		       JR_ISO_BOXES, rt, jr_conf_profile(&conf, "isolate") ? "isolate" : "hpc");
+		       "profile=%s\n", s.ic->box_root, s.ic->first_uid, s.ic->first_uid,
+		       s.ic->num_boxes, rt, jr_conf_profile(&conf, "isolate") ? "isolate" : "hpc");
 		rc = 0;
 	} else if (s.mode == M_INIT) {
 		rc = cmd_init(&s, rt);

@@ -4,11 +4,8 @@
 #ifndef JR_ISOLATE_H
 #define JR_ISOLATE_H
 
-/* Where boxes live and which uids they run as (docs/isolate.md: box N runs as
- * JR_ISO_UID_BASE + N, its jobrun-init as JR_ISO_UID_BASE + JR_ISO_BOXES + N). */
-#define JR_ISO_BOX_ROOT "/var/lib/jobrun/isolate"
-#define JR_ISO_UID_BASE 1400000000u
-#define JR_ISO_BOXES 100000u
+/* Where boxes live and which uids they run as: jobrun.conf's isolate { box_root first_uid
+ * num_boxes } (struct jr_isolate_conf, conf.h; docs/isolate.md). */
 
 /* argv[0] is the program's name ("isolate" or "jobrun isolate"); exit status as isolate's:
  * 0 the program ran and succeeded, 1 it failed (RE SG TO and jobrun's ML OL), 2 an error of

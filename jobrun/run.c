@@ -882,7 +882,9 @@ int jr_run_main(int argc, char **argv, struct jr_run_hooks *hooks)
 		goto out;
 	}
 	status = 2;
-	if (jr_conf_load(ad.cli.config, &conf, &err) < 0 ||
+	if (hooks && hooks->conf) /* the isolate front read it already */
+		ad.conf = hooks->conf;
+	if ((ad.conf == &conf && jr_conf_load(ad.cli.config, &conf, &err) < 0) ||
 	    jr_admission_start(&ad, &spec, &admit, &err) < 0) {
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		goto out;

@@ -72,6 +72,7 @@ struct jr_run_hooks {
 	const char *prog;
 	int (*tweak)(struct jr_spec *spec, void *arg, struct jr_err *err);
 	void *arg;
+	const struct jr_conf *conf; /* jobrun.conf as the caller read it (not read again); or NULL */
 	char *json;
 	int verdict;       /* enum jr_verdict, -1 when no job ran */
 };

@@ -27,6 +27,23 @@ mv_() { # KEY [FILE]: the meta file's value for KEY, or <absent>
 	awk -v k="$1" 'index($0, k ":") == 1 { print substr($0, length(k) + 2); f = 1; exit }
 		END { if (!f) print "<absent>" }' "${2:-$M}" 2>/dev/null || echo "<no meta>"
 }
+# The meta file's keys in order, and its numbers' forms: every key is isolate's and written the
+# way isolate writes it (time and time-wall with 3 decimals, the rest whole numbers).
+STATS="time time-wall max-rss csw-voluntary csw-forced cg-mem"
+meta_is() { # KEYS DESCRIPTION: the keys, in order, of $M; and every value well formed
+	local got bad
+	got=$(cut -d: -f1 "$M" 2>/dev/null | tr '\n' ' ')
+	is "${got% }" "$1" "$2: the meta keys are isolate's ($1)"
+	bad=$(awk -F: '
+		$1 ~ /^time(-wall)?$/ { if ($2 !~ /^[0-9]+\.[0-9][0-9][0-9]$/) print; next }
+		$1 ~ /^(max-rss|csw-voluntary|csw-forced|cg-mem|exitcode|exitsig)$/ {
+			if ($2 !~ /^[0-9]+$/) print; next }
+		$1 ~ /^(killed|cg-oom-killed)$/ { if ($2 != "1") print; next }
+		$1 == "status" { if ($2 !~ /^(RE|SG|TO|XX)$/) print; next }
+		$1 == "message" { next }
+		{ print }' "$M")
+	is "$bad" "" "$2: every meta value has isolate's form"
+}
 iso() { # ARGS...: the front as `isolate` (the symlink); exit status in $rc, stderr in $T/err
 	timeout -k 5 $((60 * SLOW)) "$ISO" "$@" 2>"$T/err"
 	rc=$?
@@ -48,6 +65,7 @@ is "$(cat "$BOX/compile.txt")" "/box
 $((1400000000 + B1))" "the job starts in /box as the box's uid"
 iso -b "$B1" -M "$M" -i in.txt -o out.txt --run -- ./prog
 is "$rc $(cat "$BOX/out.txt" 2>&1)" "0 12" "a later run reads the files an earlier run made (-i/-o in the box)"
+meta_is "$STATS exitcode" "OK"
 like "$(cat "$T/err")" '^OK \([0-9]+\.[0-9]{3} sec real, [0-9]+\.[0-9]{3} sec wall\)$' \
 	"isolate's status line on stderr"
 iso -b "$B1" -s --run -- /bin/true
@@ -56,13 +74,20 @@ is "$rc $(cat "$T/err")" "0 " "-s: no status line"
 # ---- verdicts: every key CMS and Judge0 read ------------------------------------------------
 iso -b "$B1" -M "$M" --run -- /bin/sh -c 'exit 3'
 is "$rc $(mv_ exitcode) $(mv_ status) $(mv_ message)" "1 3 RE Exited with error status 3" "RE"
+meta_is "$STATS exitcode status message" "RE"
 iso -b "$B1" -M "$M" --run -- /bin/sh -c 'kill -SEGV $$'
 is "$rc $(mv_ exitsig) $(mv_ status) $(mv_ message)" "1 11 SG Caught fatal signal 11" "SG"
+meta_is "$STATS exitsig status message" "SG"
 iso -b "$B1" -M "$M" -t 0.3 -w $((5 * SLOW)) --run -- /bin/sh -c 'while :; do :; done'
 is "$rc $(mv_ status) $(mv_ killed) $(mv_ message)" "1 TO 1 Time limit exceeded" "TO (CPU)"
+meta_is "$STATS killed status message" "TO (CPU)"
+check "TO (CPU): time is at least the limit ($(mv_ time) s)" awk -v t="$(mv_ time)" 'BEGIN { exit !(t >= 0.3) }'
 iso -b "$B1" -M "$M" -t 5 -w 0.3 --run -- /bin/sleep 5
 is "$rc $(mv_ status) $(mv_ message)" "1 TO Time limit exceeded (wall clock)" \
 	"TO (wall): the text CMS tells a wall-clock time-out by"
+meta_is "$STATS killed status message" "TO (wall)"
+check "TO (wall): time-wall is at least the limit, time far below ($(mv_ time-wall), $(mv_ time) s)" \
+	awk -v w="$(mv_ time-wall)" -v t="$(mv_ time)" 'BEGIN { exit !(w >= 0.3 && t < 0.2) }'
 # (0.5 s of CPU time burnt, whatever the CPU's speed: over -t 0.3, within -t + -x)
 iso -b "$B1" -p -M "$M" -o burn.txt -t 0.3 -x 1 -w $((5 * SLOW)) -d "$(dirname "$PROBE")" --run -- \
 	"$PROBE" burn 0.5
@@ -73,8 +98,10 @@ iso -b "$B1" --cg -M "$M" --cg-mem=32768 -p -d "$(dirname "$PROBE")" --run -- "$
 is "$rc $(mv_ status) $(mv_ cg-oom-killed) $(mv_ exitsig)" "1 SG 1 9" \
 	"ML: SG with cg-oom-killed (CMS's memory-limit test)"
 cmp_ok "$(mv_ cg-mem)" -gt 0 "... and cg-mem"
+meta_is "$STATS cg-oom-killed exitsig killed status message" "ML"
 iso -b "$B1" -M "$M" --run -- /box/no-such-program
 is "$rc $(mv_ status)" "2 XX" "execve failure: XX, exit 2"
+meta_is "$STATS status message" "execve failure"
 is "$(mv_ message)" 'execve("/box/no-such-program"): No such file or directory' \
 	"... with the message Judge0 matches (^execve\(.+\): No such file or directory$)"
 
@@ -156,6 +183,7 @@ check "Judge0: --cleanup" test ! -e "$W"
 d2=$("$ISO" -b "$B2" --init)
 echo secret >"$d2/box/secret"
 "$ISO" -b "$B2" -p -w $((10 * SLOW)) --run -- /bin/sleep $((3 * SLOW)) >/dev/null 2>&1 &
+spid=$!
 sleep $((SLOW))
 unlike "$(cat "$BOX/../box/"* 2>/dev/null)" secret "box $B1's files are not box $B2's"
 out=$("$ISO" -b "$B1" -p -o seen.txt --run -- /bin/sh -c 'ls /box /proc' 2>/dev/null; cat "$BOX/seen.txt")
@@ -163,14 +191,17 @@ unlike "$out" 'secret|sleep' "a run in box $B1 sees neither box $B2's files nor 
 iso -b "$B2" --run -- /bin/true
 is "$rc" 2 "a second command on a busy box is refused (isolate: in use by another process)"
 like "$(cat "$T/err")" "currently in use" "... with isolate's message"
-wait
+wait "$spid"
 # a grader killed in the middle of a run: its box is cleaned by --cleanup, or a fresh --init
 "$ISO" -b "$B2" -p -w 30 --run -- /bin/sleep 30 >/dev/null 2>&1 &
 kpid=$!
 sleep $((SLOW))
 kill -KILL "$kpid"
 wait "$kpid" 2>/dev/null
-box2_idle() { [ -z "$(uid_procs $((1400000000 + B2)) $((1400000001 + B2)))" ]; }
+box2_idle() { # neither the box's uid nor its jobrun-init's (first_uid + num_boxes + N)
+	[ -z "$(uid_procs $((1400000000 + B2)) $((1400000001 + B2)))$(uid_procs \
+		$((1400100000 + B2)) $((1400100001 + B2)))" ]
+}
 wait_for $((10 * SLOW)) box2_idle
 check "the killed grader's job died with it" box2_idle
 d2=$("$ISO" -b "$B2" --init)
@@ -184,5 +215,44 @@ check "--cleanup removes it" test ! -e "$ISO_ROOT/$B2"
 check "--cleanup of a box holding a job's symlink to /etc leaves /etc alone" test -f /etc/passwd
 check "... and the box is gone" test ! -e "$ISO_ROOT/$B1"
 cmp_ok "$(grep -c " $ISO_ROOT/$B1 \| $ISO_ROOT/$B2 " /proc/self/mountinfo)" -eq 0 "no box mount left"
+
+# ---- jobrun.conf's isolate { box_root first_uid num_boxes } ---------------------------------
+CONF=$T/iso.conf
+CROOT=$T/boxes
+C_UID=1400700000
+printf 'isolate {\n box_root = "%s"\n first_uid = %s\n num_boxes = 8\n}\n' "$CROOT" "$C_UID" >"$CONF"
+CLEANUPS+=("\"$JOBRUN\" isolate --config=\"$CONF\" -b 3 --cleanup")
+out=$("$JOBRUN" isolate --config="$CONF" --check-config 2>&1)
+like "$out" "box_root=$CROOT" "--check-config shows the configured box root"
+like "$out" "first_uid=$C_UID" "... and first uid"
+like "$out" "num_boxes=8" "... and number of boxes"
+d=$("$JOBRUN" isolate --config="$CONF" -b 3 --init 2>"$T/err"); rc=$?
+is "$rc $d" "0 $CROOT/3" "--init makes the box below the configured box_root (made when missing)"
+check "... owned by first_uid + 3" test "$(stat -c %u:%g "$d/box")" = $((C_UID + 3)):$((C_UID + 3))
+"$JOBRUN" isolate --config="$CONF" -b 3 -p -o id.txt -s --run -- /bin/sh -c 'id -u; id -g' >/dev/null 2>&1
+is "$(tr '\n' ' ' <"$d/box/id.txt" 2>&1)" "$((C_UID + 3)) $((C_UID + 3)) " "a run is uid and gid first_uid + 3"
+"$JOBRUN" isolate --config="$CONF" -b 3 -w $((10 * SLOW)) -s --run -- /bin/sleep $((10 * SLOW)) >/dev/null 2>&1 &
+spid=$!
+init_seen() { [ -n "$(uid_procs $((C_UID + 8 + 3)) $((C_UID + 8 + 4)))" ]; }
+wait_for $((5 * SLOW)) init_seen
+check "... its jobrun-init first_uid + num_boxes + 3" init_seen
+kill -TERM "$spid"
+wait "$spid"
+"$JOBRUN" isolate --config="$CONF" -b 3 --cleanup
+check "--cleanup removes the box from the configured root" test ! -e "$CROOT/3"
+"$JOBRUN" isolate --config="$CONF" -b 8 --init >/dev/null 2>"$T/err"; rc=$?
+is "$rc" 2 "a box id at num_boxes is refused"
+like "$(cat "$T/err")" "Sandbox ID out of range \(allowed: 0-7" "... saying the allowed range"
+check "... and nothing is made for it" test ! -e "$CROOT/8"
+chmod 0777 "$CROOT"
+"$JOBRUN" isolate --config="$CONF" -b 3 --init >/dev/null 2>"$T/err"; rc=$?
+is "$rc" 2 "a box root others may write to is refused"
+like "$(cat "$T/err")" "must be root's and writable by root only" "... saying why"
+chmod 0755 "$CROOT"
+printf 'isolate {\n first_uid = 1500000000\n}\n' >"$T/bad.conf"
+"$JOBRUN" isolate --config="$T/bad.conf" -b 3 --init >/dev/null 2>"$T/err"; rc=$?
+is "$rc" 2 "box uids that overlap the job uids are refused"
+like "$(cat "$T/err")" "bad.conf:2: isolate: the box uids .* overlap the job uids" \
+	"... with the file, the line and why"
 
 done_testing

@@ -805,6 +805,9 @@ static void conf_equal(const struct jr_conf *a, const struct jr_conf *b)
 	assert_string_equal(a->hostname, b->hostname);
 	assert_int_equal(a->uid_base, b->uid_base);
 	assert_int_equal(a->uid_count, b->uid_count);
+	assert_string_equal(a->isolate.box_root, b->isolate.box_root);
+	assert_int_equal(a->isolate.first_uid, b->isolate.first_uid);
+	assert_int_equal(a->isolate.num_boxes, b->isolate.num_boxes);
 	assert_string_equal(a->default_profile, b->default_profile);
 	assert_int_equal(a->nprofiles, b->nprofiles);
 	for (i = 0; i < a->nprofiles; i++) {
@@ -851,6 +854,7 @@ static void conf_example_is_builtin(void **state)
 		"runtime_dir", "state_dir", "cgroup_parent", "hostname", "uid_base", "uid_count",
 		"default_profile", "profile grader", "profile hpc", "system_binds", "etc_files",
 		"network", "max_entries", "max_name", "job_profiles", "defaults", "maxima",
+		"isolate {", "box_root", "first_uid", "num_boxes",
 	};
 	struct jr_conf file, builtin;
 	struct jr_err err;
@@ -1115,6 +1119,58 @@ static void conf_fetch(void **state)
 		   "jobrun.conf:2: timeout = 0s: must be a duration from 1ms to 24h (5s, 2m)");
 	conf_fails("fetch {\n ca_file = \"ca.pem\"\n}\n",
 		   "jobrun.conf:2: ca_file = ca.pem: must be an absolute path without '..'");
+}
+
+/* isolate { }: the isolate front's box root and uids (docs/isolate.md). */
+static void conf_isolate(void **state)
+{
+	struct jr_conf c;
+	struct jr_err err;
+
+	(void)state;
+	assert_int_equal(parse_conf("hostname = h\n", &c, &err), 0);
+	assert_string_equal(c.isolate.box_root, "/var/lib/jobrun/isolate");
+	assert_int_equal(c.isolate.first_uid, 1400000000);
+	assert_int_equal(c.isolate.num_boxes, 100000);
+	jr_conf_free(&c);
+	assert_int_equal(parse_conf("isolate {\n box_root = \"/srv/boxes\"\n first_uid = 60000\n"
+				    " num_boxes = 64\n}\n", &c, &err), 0);
+	assert_string_equal(c.isolate.box_root, "/srv/boxes");
+	assert_int_equal(c.isolate.first_uid, 60000);
+	assert_int_equal(c.isolate.num_boxes, 64);
+	jr_conf_free(&c);
+	/* the job uids moved next to the boxes: still apart */
+	assert_int_equal(parse_conf("uid_base = 1400200000\n", &c, &err), 0);
+	jr_conf_free(&c);
+	conf_fails("isolate {\n box_root = \"boxes\"\n}\n",
+		   "jobrun.conf:2: box_root = boxes: must be an absolute path without '..', 200 "
+		   "bytes at most, not /");
+	conf_fails("isolate {\n box_root = \"/\"\n}\n",
+		   "jobrun.conf:2: box_root = /: must be an absolute path without '..', 200 bytes "
+		   "at most, not /");
+	conf_fails("isolate {\n box_root = \"/var/../etc\"\n}\n",
+		   "jobrun.conf:2: box_root = /var/../etc: must be an absolute path without '..', "
+		   "200 bytes at most, not /");
+	conf_fails("isolate {\n\n first_uid = 0\n}\n",
+		   "jobrun.conf:3: first_uid = 0: must be a uid above 0");
+	conf_fails("isolate {\n first_uid = -5\n}\n",
+		   "jobrun.conf:2: first_uid = -5: must be a uid above 0");
+	conf_fails("isolate {\n num_boxes = 0\n}\n",
+		   "jobrun.conf:2: num_boxes = 0: must be a count from 1 to 1000000");
+	conf_fails("isolate {\n num_boxes = 1000001\n}\n",
+		   "jobrun.conf:2: num_boxes = 1000001: must be a count from 1 to 1000000");
+	conf_fails("isolate {\n first_uid = 4294000000\n num_boxes = 1000000\n}\n",
+		   "jobrun.conf:2: isolate: first_uid + 2 * num_boxes must stay below 2^32 (boxes "
+		   "use num_boxes uids from first_uid, their jobrun-inits the next num_boxes)");
+	conf_fails("isolate {\n first_uid = 1500015000\n}\n",
+		   "jobrun.conf:2: isolate: the box uids 1500015000-1500214999 overlap the job uids "
+		   "1500000000-1500019999 (uid_base, uid_count): a box and a job would share a uid");
+	/* a job range moved onto the default box uids: the line of uid_base */
+	conf_fails("hostname = h\nuid_base = 1400100000\n",
+		   "jobrun.conf:2: isolate: the box uids 1400000000-1400199999 overlap the job uids "
+		   "1400100000-1400119999 (uid_base, uid_count): a box and a job would share a uid");
+	conf_fails("isolate {\n boxroot = \"/x\"\n}\n",
+		   "jobrun.conf:2: unknown key 'boxroot' in section isolate");
 }
 
 static void conf_profiles_inherit(void **state)
@@ -1822,6 +1878,7 @@ int main(void)
 		cmocka_unit_test(conf_load_strict_modes),
 		cmocka_unit_test(conf_errors),
 		cmocka_unit_test(conf_fetch),
+		cmocka_unit_test(conf_isolate),
 		cmocka_unit_test(conf_profiles_inherit),
 		cmocka_unit_test(apply_profile_defaults),
 		cmocka_unit_test(apply_merge_order),
