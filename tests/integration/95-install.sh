@@ -125,8 +125,14 @@ comp=$(bash -c 'source "$1" && COMP_WORDS=(jobrun run --wall-t) COMP_CWORD=2 && 
 is "$comp" "--wall-time" "the installed bash completion completes jobrun run --wall-t"
 comp=$(bash -c 'source "$1" && COMP_WORDS=(jobrun "") COMP_CWORD=1 && _jobrun &&
 	echo "${COMPREPLY[*]}"' sh "$P/share/bash-completion/completions/jobrun" 2>&1)
-like "$comp" '^run serve submit status list wait cancel drain metrics check version help' \
+like "$comp" '^run serve submit status list wait cancel drain metrics check isolate version help' \
 	"the installed bash completion completes the subcommands"
+comp=$(bash -c 'source "$1" && COMP_WORDS=(jobrun isolate -b 3 --cg-m) COMP_CWORD=4 && _jobrun &&
+	echo "${COMPREPLY[*]}"' sh "$P/share/bash-completion/completions/jobrun" 2>&1)
+is "$comp" "--cg-mem" "the installed bash completion completes jobrun isolate's options"
+comp=$(bash -c 'source "$1" && COMP_WORDS=(jobrun isolate --run -- /bin/tr) COMP_CWORD=4 &&
+	_jobrun && echo "${COMPREPLY[*]}"' sh "$P/share/bash-completion/completions/jobrun" 2>&1)
+like "$comp" "(^| )/bin/true( |$)" "... and, after --, the command to run"
 
 # ---------------------------------------------------------------- the systemd unit
 is "$(sed -n 's/^ExecStart=//p' "$P/lib/systemd/system/jobrun.service" 2>&1)" "$P/bin/jobrun serve" \

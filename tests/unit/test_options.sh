@@ -10,6 +10,7 @@
 set -u
 src=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 run_c=$src/jobrun/run.c
+isolate_c=$src/jobrun/isolate.c
 jobreq_c=$src/jobrun/jobreq.c
 comp=$src/packaging/bash-completion/jobrun
 man=$src/packaging/man/jobrun.1
@@ -44,7 +45,7 @@ extra() { # TEXT ALSO
 	done
 }
 
-for f in "$run_c" "$jobreq_c" "$comp" "$man"; do
+for f in "$run_c" "$isolate_c" "$jobreq_c" "$comp" "$man"; do
 	if [ ! -r "$f" ]; then
 		echo "Bail out! $f is missing"
 		exit 1
@@ -71,9 +72,29 @@ cases=$(sed -n '/case \$prev in/,/esac/p' "$comp")
 m=$(missing "$valued" "$cases")
 ok "$([ -z "$m" ]; echo $?)" "the bash completion knows what value each option that takes one wants" \
 	"not in its 'case \$prev in': $m"
-# (besides run's options: those of serve, its clients and check --clean)
+# jobrun isolate's long options (isolate.c's iso_options[]): all in the completion's isolate
+# list, and in the man page's JOBRUN ISOLATE section; neither offers one isolate.c lacks
+iso_opts=$(sed -n '/^static const struct option iso_options\[\] = {/,/^};/p' "$isolate_c" |
+	sed -n 's/^[[:space:]]*{ "\([a-z][a-z0-9-]*\)",.*/\1/p' | tr '\n' ' ')
+[ "$(echo $iso_opts | wc -w)" -ge 30 ]
+ok $? "isolate.c's iso_options[] read: $(echo $iso_opts | wc -w) long options" "got: '$iso_opts'"
+ilist=$(sed -n '/^_jobrun_isolate_opts="/,/"$/p' "$comp")
+m=$(missing "$iso_opts" "$ilist")
+ok "$([ -z "$m" ]; echo $?)" "the bash completion offers every option of jobrun isolate" "missing: $m"
+x=$(opts=$iso_opts extra "$ilist" "")
+ok "$([ -z "$x" ]; echo $?)" "the bash completion's isolate list has no option isolate.c lacks" \
+	"not in isolate.c's iso_options[]: $x"
+isec=$(sed 's/\\-/-/g' "$man" | sed -n '/^\.SH JOBRUN ISOLATE/,/^\.SH /p' | sed '$d')
+m=$(missing "$iso_opts" "$isec")
+ok "$([ -z "$m" ]; echo $?)" "the man page's JOBRUN ISOLATE names every option of jobrun isolate" \
+	"missing: $m"
+x=$(opts=$iso_opts extra "$isec" "")
+ok "$([ -z "$x" ]; echo $?)" "the man page's JOBRUN ISOLATE names no option isolate.c lacks" \
+	"not in isolate.c's iso_options[]: $x"
+
+# (besides run's and isolate's options: those of serve, its clients and check --clean)
 x=$(extra "$(grep -v '^[[:space:]]*#' "$comp")" \
-	"version wait priority socket slots quiet json all exit clean")
+	"version wait priority socket slots quiet json all exit clean $iso_opts")
 ok "$([ -z "$x" ]; echo $?)" "the bash completion offers no option that run.c does not have" \
 	"not in run.c's options[]: $x"
 
