@@ -320,6 +320,16 @@ static int check_clean(const char *runtime_dir, const char *config)
 		goto out;
 	}
 	n = jr_sweep_all(dir, clean_found, NULL, &err);
+	if (n >= 0) { /* and the isolate front's runs (isolate.c: DIR/isolate/uids) */
+		char iso[PATH_MAX];
+		int m;
+
+		snprintf(iso, sizeof(iso), "%s/isolate", dir);
+		m = access(iso, F_OK) < 0 ? 0
+		    : jr_cp_check_private_dir("--runtime-dir", iso, &err) < 0
+			? -1 : jr_sweep_all(iso, clean_found, NULL, &err);
+		n = m < 0 ? m : n + m;
+	}
 	if (n < 0) {
 		fprintf(stderr, "jobrun check: %s\n", err.msg);
 		goto out;

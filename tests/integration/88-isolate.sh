@@ -220,7 +220,8 @@ cmp_ok "$(grep -c " $ISO_ROOT/$B1 \| $ISO_ROOT/$B2 " /proc/self/mountinfo)" -eq 
 CONF=$T/iso.conf
 CROOT=$T/boxes
 C_UID=1400700000
-printf 'isolate {\n box_root = "%s"\n first_uid = %s\n num_boxes = 8\n}\n' "$CROOT" "$C_UID" >"$CONF"
+printf 'runtime_dir = "%s"\nisolate {\n box_root = "%s"\n first_uid = %s\n num_boxes = 8\n}\n' \
+	"$T/rt" "$CROOT" "$C_UID" >"$CONF"
 CLEANUPS+=("\"$JOBRUN\" isolate --config=\"$CONF\" -b 3 --cleanup")
 out=$("$JOBRUN" isolate --config="$CONF" --check-config 2>&1)
 like "$out" "box_root=$CROOT" "--check-config shows the configured box root"
@@ -236,8 +237,16 @@ spid=$!
 init_seen() { [ -n "$(uid_procs $((C_UID + 8 + 3)) $((C_UID + 8 + 4)))" ]; }
 wait_for $((5 * SLOW)) init_seen
 check "... its jobrun-init first_uid + num_boxes + 3" init_seen
-kill -TERM "$spid"
-wait "$spid"
+# a grader killed in the middle of a run, its box never used again: `jobrun check --clean`
+# removes what the run left (the isolate front's leases, RUNTIME_DIR/isolate/uids)
+kill -KILL "$spid"
+wait "$spid" 2>/dev/null
+cgs() { find /sys/fs/cgroup -maxdepth 6 -type d -name "job-$((C_UID + 3))" 2>/dev/null; }
+cmp_ok "$(cgs | wc -l)" -gt 0 "the killed grader's run left its cgroups"
+out=$("$JOBRUN" check --clean --runtime-dir "$T/rt" 2>&1)
+like "$out" "clean: uid slot 3, job isolate-box-3 of jobrun pid [0-9]+ \(dead\): removed cgroup " \
+	"jobrun check --clean sweeps the isolate front's runs too"
+is "$(cgs)" "" "... and no cgroup of the box is left"
 "$JOBRUN" isolate --config="$CONF" -b 3 --cleanup
 check "--cleanup removes the box from the configured root" test ! -e "$CROOT/3"
 "$JOBRUN" isolate --config="$CONF" -b 8 --init >/dev/null 2>"$T/err"; rc=$?
