@@ -186,7 +186,7 @@ static int opt_time(struct iso *s, const char *val, double *out)
 	char *end;
 	double v = strtod(val, &end);
 
-	if (end == val || *end || v < 0 || v > 1e6)
+	if (end == val || *end || !(v >= 0 && v <= 1e6)) /* NaN too */
 		return usage(s, "Invalid time: %s", val);
 	*out = v;
 	return 0;
@@ -312,7 +312,7 @@ static int parse(struct iso *s, int argc, char **argv)
 	s->processes = 1;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+b:c:d:DeE:f:i:k:m:M:o:p::q:r:st:vw:x:", iso_options,
+	while ((c = getopt_long(argc, argv, "+b:c:d:DeE:f:i:k:m:M:n:o:p::q:r:st:vw:x:", iso_options,
 				NULL)) != -1) {
 		rc = 0;
 		switch (c) {

@@ -120,6 +120,12 @@ iso -b "$B1" --cg-mem=1000 --run -- /bin/true
 is "$rc" 2 "--cg-mem without --cg is a usage error, as isolate's"
 iso -b "$B1" -d /foo:bogus --run -- /bin/true
 is "$rc" 2 "an unknown --dir option is a usage error"
+for t in nan -1 1e308 inf ''; do
+	iso -b "$B1" -t "$t" --run -- /bin/true
+	is "$rc $(grep -c 'Invalid time' "$T/err")" "2 1" "-t '$t' is refused as an invalid time"
+done
+iso -b "$B1" -n 7 -o nofile.txt -s --run -- /bin/sh -c 'ulimit -n'
+is "$rc $(cat "$BOX/nofile.txt" 2>&1)" "0 7" "-n (isolate's short --open-files) sets the open-file limit"
 
 # ---- CMS's call sequence (IsolateSandbox) ---------------------------------------------------
 # cleanup (idempotent), init, runs with its --dir rules, its home bound rw at /tmp (cwd /tmp,
