@@ -4,6 +4,7 @@
 #include "pump.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -106,8 +107,10 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	struct jr_pump *p = h->data;
 
 	(void)suggested;
+	if (!p->buf)
+		p->buf = malloc(JR_PUMP_BUF); /* NULL: libuv reports UV_ENOBUFS, read_cb ends it */
 	buf->base = p->buf;
-	buf->len = sizeof(p->buf);
+	buf->len = p->buf ? JR_PUMP_BUF : 0;
 }
 
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -131,6 +134,8 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	if (n == 0)
 		return; /* EAGAIN */
 	/* UV_EOF, or an error: either way nothing more will come */
+	if (n == UV_ENOBUFS && !p->write_errno)
+		p->write_errno = ENOMEM; /* no buffer (alloc_cb): the output is not all there */
 	uv_read_stop(s);
 	p->read_eof = true;
 	finish_eof(p);
@@ -196,5 +201,8 @@ int jr_pump_close(struct jr_pump *p, uv_close_cb close_cb)
 		uv_close((uv_handle_t *)&p->pipe, close_cb);
 		n++;
 	}
+	/* no read or write of the buffer after this: both handles are closing */
+	free(p->buf);
+	p->buf = NULL;
 	return n;
 }

@@ -27,8 +27,12 @@ struct jr_pump {
 	bool dest_gone;       /* its reader went away (EPIPE): the rest is counted undelivered */
 	jr_pump_eof_cb eof_cb;
 	void *data;
-	char buf[65536];
+	char *buf;              /* JR_PUMP_BUF bytes, allocated at the first read, freed by
+				 * jr_pump_close (not inline: a job's two pumps would make every
+				 * struct jr_job 128 KiB that jobrun zeroes and faults in per job) */
 };
+
+#define JR_PUMP_BUF 65536
 
 /* Account n bytes read from the job; returns how many of them to pass on (the rest of the
  * cap), marks the stream truncated when bytes had to be dropped. */
