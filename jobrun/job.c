@@ -950,7 +950,8 @@ static void closed_cb(uv_handle_t *h)
 	job->teardown.data = job;
 	job->done_cb(job);
 	/* the result is out: what the job leaves on the host goes now, off the loop thread */
-	if (uv_queue_work(job->loop, &job->teardown, teardown_work, teardown_done) < 0) {
+	if (job->host->teardown_on_loop ||
+	    uv_queue_work(job->loop, &job->teardown, teardown_work, teardown_done) < 0) {
 		teardown_work(&job->teardown);
 		teardown_done(&job->teardown, 0);
 	}

@@ -22,6 +22,10 @@ struct jr_host {
 	/* oom_score_adj of the job's command: higher than jobrun-init's (which keeps jobrun's),
 	 * so that an OOM in the job's cgroup kills the job's processes, not its PID 1 */
 	char job_oom_adj[16];
+	/* The host's teardown runs on the loop thread, not in the thread pool: `jobrun run`, whose
+	 * loop has nothing else to serve and waits for the teardown before it exits anyway (the
+	 * pool's four threads cost it ~1 ms a job). serve keeps it off the loop. */
+	bool teardown_on_loop;
 };
 
 /* How a job's request becomes its spec (run.c: profile defaults < job config < command line,

@@ -935,6 +935,7 @@ int jr_run_main(int argc, char **argv, struct jr_run_hooks *hooks)
 		goto out;
 	}
 	jr_host_init(&host);
+	host.teardown_on_loop = true; /* one job: nothing else on the loop to keep it free for */
 	status = run_job(&spec, &host, &admit, ad.conf, spec.result_path ? &result : NULL,
 			 spec.meta_path ? &meta : NULL, hooks);
 	jr_cg_host_free(&host.cg);
