@@ -201,20 +201,16 @@ static void check_cgroups(void)
 	jr_cg_host_free(&h);
 }
 
-/* Job uids must exist nowhere on the host: no local user or group in the range. */
-static void check_uid_range(void)
+/* One uid range (and the same gids) must exist nowhere on the host: no local user or group in
+ * it. Returns 1 on a clash. */
+static int check_range(const char *what, const char *desc, unsigned long lo, unsigned long hi)
 {
 	static const char *const files[] = { "/etc/passwd", "/etc/group" };
-	struct jr_spec spec;
-	unsigned long lo, hi, id;
+	unsigned long id;
 	char buf[1024];
 	size_t i;
 	int clash = 0;
 
-	jr_spec_init(&spec);
-	lo = spec.uid_base;
-	hi = lo + 2UL * spec.uid_count;
-	jr_spec_free(&spec);
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		FILE *f = fopen(files[i], "re");
 
@@ -226,7 +222,7 @@ static void check_uid_range(void)
 				continue;
 			id = strtoul(c + 1, NULL, 10);
 			if (id >= lo && id < hi) {
-				line("uid range:", "NO: %s has id %lu inside jobrun's range %lu-%lu",
+				line(what, "NO: %s has id %lu inside jobrun's range %lu-%lu",
 				     files[i], id, lo, hi - 1);
 				clash = 1;
 			}
@@ -234,11 +230,36 @@ static void check_uid_range(void)
 		if (f)
 			fclose(f);
 	}
+	if (!clash)
+		line(what, "%lu-%lu (%s), unused by local users and groups", lo, hi - 1, desc);
+	return clash;
+}
+
+/* jobrun.conf (a broken one is a problem: nothing would run), then the uids it gives jobs and
+ * the isolate front's boxes: no local user or group may have one. */
+static void check_conf_uids(const char *config)
+{
+	struct jr_conf conf;
+	struct jr_err err;
+	int clash;
+
+	jr_err_clear(&err);
+	if (jr_conf_load(config, &conf, &err) < 0) {
+		line("config:", "NO: %s", err.msg);
+		problems++;
+		if (jr_conf_builtin(&conf, &err) < 0)
+			return;
+	} else {
+		line("config:", "%s", conf.file ? conf.file : "built in (no " JR_CONF_DEFAULT_PATH ")");
+	}
+	clash = check_range("uid range:", "jobs, then their PID 1", conf.uid_base,
+			    conf.uid_base + 2UL * conf.uid_count);
+	clash |= check_range("box uids:", "jobrun isolate's boxes, then their PID 1",
+			     conf.isolate.first_uid,
+			     conf.isolate.first_uid + 2UL * conf.isolate.num_boxes);
 	if (clash)
 		problems++;
-	else
-		line("uid range:", "%lu-%lu (jobs, then their PID 1), unused by local users and "
-		     "groups", lo, hi - 1);
+	jr_conf_free(&conf);
 }
 
 /* jobrun-init (every job), jobrun-unpack (tarball jobs), jobrun-report (report targets) and
@@ -345,7 +366,7 @@ out:
 }
 
 static const char check_usage[] =
-	"usage: jobrun check [--clean [--runtime-dir DIR] [--config FILE]]\n";
+	"usage: jobrun check [--config FILE] [--clean [--runtime-dir DIR]]\n";
 
 int jr_cmd_check(int argc, char **argv)
 {
@@ -372,9 +393,8 @@ int jr_cmd_check(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!clean && (runtime_dir || config)) {
-		fprintf(stderr, "jobrun check: --runtime-dir and --config go with --clean\n%s",
-			check_usage);
+	if (!clean && runtime_dir) {
+		fprintf(stderr, "jobrun check: --runtime-dir goes with --clean\n%s", check_usage);
 		return 2;
 	}
 	if (runtime_dir && runtime_dir[0] != '/') {
@@ -393,7 +413,7 @@ int jr_cmd_check(int argc, char **argv)
 	check_seccomp();
 	check_swap();
 	check_pivot_root();
-	check_uid_range();
+	check_conf_uids(config);
 	check_cgroups();
 	if (broken_helpers)
 		line("verdict:", "jobrun CANNOT run jobs: %s", problems ?

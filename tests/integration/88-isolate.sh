@@ -264,6 +264,22 @@ chmod 0777 "$CROOT"
 is "$rc" 2 "a box root others may write to is refused"
 like "$(cat "$T/err")" "must be root's and writable by root only" "... saying why"
 chmod 0755 "$CROOT"
+out=$("$JOBRUN" check --config "$CONF" 2>&1)
+like "$out" "box uids: +$C_UID-$((C_UID + 15)) \(jobrun isolate's boxes, then their PID 1\), unused" \
+	"jobrun check shows the configured box uids, unused by local users"
+like "$out" "config: +$CONF" "... and which jobrun.conf it read"
+# a box range over a local user's or group's id (the lowest above 0 this host has)
+low=$(cut -d: -f3 /etc/passwd | awk '$1 > 0 && (!m || $1 < m) { m = $1 } END { print m }')
+printf 'isolate {\n first_uid = %s\n num_boxes = 2\n}\n' "$low" >"$T/low.conf"
+"$JOBRUN" check --config "$T/low.conf" >"$T/check.out" 2>&1; rc=$?
+like "$(grep '^box uids:' "$T/check.out")" "NO: /etc/passwd has id $low inside jobrun's range $low-" \
+	"jobrun check: box uids that a local user has are a problem (uid $low)"
+is "$rc" 1 "... and it exits 1"
+printf 'isolate {\n num_boxes = none\n}\n' >"$T/broken.conf"
+"$JOBRUN" check --config "$T/broken.conf" >"$T/check.out" 2>&1; rc=$?
+like "$(grep '^config:' "$T/check.out")" "NO: .*broken.conf:2: num_boxes = none" \
+	"jobrun check: a broken jobrun.conf is a problem, with file and line"
+is "$rc" 1 "... and it exits 1"
 printf 'isolate {\n first_uid = 1500000000\n}\n' >"$T/bad.conf"
 "$JOBRUN" isolate --config="$T/bad.conf" -b 3 --init >/dev/null 2>"$T/err"; rc=$?
 is "$rc" 2 "box uids that overlap the job uids are refused"
