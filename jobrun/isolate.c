@@ -98,6 +98,7 @@ struct iso {
 	enum iso_mode mode;
 	unsigned box;
 	bool cg, silent, wait, full_env, err_to_out;
+	bool keep_special;              /* --special-files: leave what is not a file or a dir */
 	int verbose;
 	const char *meta, *in, *out, *err, *cwd;
 	const char *config;             /* --config (jobrun's); NULL: /etc/jobrun/jobrun.conf */
@@ -393,10 +394,7 @@ static int parse(struct iso *s, int argc, char **argv)
 		case O_TTY_HACK:
 			return refuse(s, "--tty-hack", "jobs run in a new session without a "
 				      "controlling terminal");
-		case O_SPECIAL_FILES:
-			return refuse(s, "--special-files", "jobrun does not remove special files "
-				      "after a run; the job's seccomp filter already refuses device "
-				      "nodes and setid bits");
+		case O_SPECIAL_FILES: s->keep_special = true; break;
 		case O_CORE:
 			if ((rc = opt_uint(s, optarg, &v)))
 				return rc;
@@ -621,6 +619,157 @@ static void give_to_box(int dirfd, uid_t uid, int depth)
 		}
 	}
 	closedir(d);
+}
+
+/* isolate's rule after every run: what the job left in the box that is not a regular file or
+ * a directory (symlinks, FIFOs, sockets, device nodes) is removed, so that the grader, who
+ * reads the box as root, is never led out of it by a job's symlink nor blocked on its FIFO
+ * (--special-files keeps them). No process of the job is alive (its pid namespace is gone)
+ * and the box is locked: nothing changes the tree meanwhile. The walk holds at most
+ * WALK_DEPTH directories open: a directory deeper than that is moved up to the box's top
+ * level (renameat2 NOREPLACE, as .jobrun-deep-N) and walked from there, so every level of
+ * any tree is reached. Returns 0, or -1 with why set. */
+#define WALK_DEPTH 48
+
+static int walk_fail(char *why, size_t whylen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int walk_fail(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+struct walk {
+	int root_fd;            /* BOXDIR/box */
+	dev_t dev;
+	unsigned *moved;        /* the N of each .jobrun-deep-N made, in order */
+	size_t nmoved, cap, next;
+	unsigned counter;
+	size_t removed;
+	char *why;
+	size_t whylen;
+};
+
+static int walk_move_up(struct walk *w, int dirfd, const char *name)
+{
+	char to[32];
+
+	if (w->nmoved == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 16;
+		unsigned *m = realloc(w->moved, cap * sizeof(*m));
+
+		if (!m)
+			return walk_fail(w->why, w->whylen, "out of memory");
+		w->moved = m;
+		w->cap = cap;
+	}
+	for (;; w->counter++) {
+		snprintf(to, sizeof(to), ".jobrun-deep-%u", w->counter);
+		if (syscall(SYS_renameat2, dirfd, name, w->root_fd, to, RENAME_NOREPLACE) == 0)
+			break;
+		if (errno != EEXIST || w->counter == UINT_MAX)
+			return walk_fail(w->why, w->whylen, "cannot move a deep directory of the "
+					 "box up: %s", strerror(errno));
+	}
+	w->moved[w->nmoved++] = w->counter++;
+	return 0;
+}
+
+/* One entry of an open directory: kept, removed, walked into (pushed), or moved up. */
+static int walk_entry(struct walk *w, DIR **stack, size_t *depth, const char *name)
+{
+	int dfd = dirfd(stack[*depth - 1]), fd;
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : walk_fail(w->why, w->whylen, "cannot stat %s in the "
+						      "box: %s", name, strerror(errno));
+	if (S_ISREG(st.st_mode) || st.st_dev != w->dev)
+		return 0; /* (nothing is mounted in a box: jobs cannot mount) */
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+			return walk_fail(w->why, w->whylen, "Cannot unlink special file %s: %s",
+					 name, strerror(errno));
+		w->removed++;
+		return 0;
+	}
+	if (*depth == WALK_DEPTH)
+		return walk_move_up(w, dfd, name);
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || !(stack[*depth] = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return walk_fail(w->why, w->whylen, "cannot open %s in the box: %s", name,
+				 strerror(errno));
+	}
+	++*depth;
+	return 0;
+}
+
+/* One tree: top (an open directory, taken over) and everything below it. */
+static int walk_tree(struct walk *w, int top)
+{
+	DIR *stack[WALK_DEPTH];
+	size_t depth = 0;
+	struct dirent *e;
+	int rc = 0;
+
+	if (!(stack[0] = fdopendir(top))) {
+		close(top);
+		return walk_fail(w->why, w->whylen, "cannot read the box: %s", strerror(errno));
+	}
+	depth = 1;
+	while (depth > 0 && rc == 0) {
+		errno = 0;
+		if (!(e = readdir(stack[depth - 1]))) {
+			if (errno)
+				rc = walk_fail(w->why, w->whylen, "cannot read the box: %s",
+					       strerror(errno));
+			closedir(stack[--depth]);
+			continue;
+		}
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			rc = walk_entry(w, stack, &depth, e->d_name);
+	}
+	while (depth > 0)
+		closedir(stack[--depth]);
+	return rc;
+}
+
+static int remove_special_files(struct iso *s, size_t *removed, char *why, size_t whylen)
+{
+	struct walk w = { .root_fd = -1, .why = why, .whylen = whylen };
+	struct stat st;
+	char name[32];
+	int rc, fd;
+
+	w.root_fd = openat(s->box_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (w.root_fd < 0 || fstat(w.root_fd, &st) < 0) {
+		rc = walk_fail(why, whylen, "cannot open the box: %s", strerror(errno));
+		if (w.root_fd >= 0)
+			close(w.root_fd);
+		return rc;
+	}
+	w.dev = st.st_dev;
+	fd = fcntl(w.root_fd, F_DUPFD_CLOEXEC, 3);
+	rc = fd < 0 ? walk_fail(why, whylen, "cannot open the box: %s", strerror(errno))
+		    : walk_tree(&w, fd);
+	/* the directories moved up, each a tree of its own (which may move more) */
+	for (; rc == 0 && w.next < w.nmoved; w.next++) {
+		snprintf(name, sizeof(name), ".jobrun-deep-%u", w.moved[w.next]);
+		fd = openat(w.root_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		rc = fd < 0 ? walk_fail(why, whylen, "cannot open %s in the box: %s", name,
+					strerror(errno))
+			    : walk_tree(&w, fd);
+	}
+	*removed = w.removed;
+	free(w.moved);
+	close(w.root_fd);
+	return rc;
 }
 
 /* An -i/-o/-r path is inside the sandbox: under /box (or relative to it), under a -d rule's
@@ -907,6 +1056,16 @@ static int cmd_run(struct iso *s, const struct jr_conf *conf, const char *rt, in
 		if (jr_strv_push(&a, argv[i]) < 0)
 			goto nomem;
 	st = jr_run_main((int)a.n, a.v, &hooks);
+	if (!s->keep_special) {
+		size_t n = 0;
+
+		if (remove_special_files(s, &n, why, sizeof(why)) < 0) {
+			rc = die(s, "%s", why);
+			goto out;
+		}
+		if (n && s->verbose)
+			fprintf(stderr, "Removed %zu special files from the box\n", n);
+	}
 	if (!hooks.json) { /* refused before the job: jobrun said why on stderr */
 		rc = die(s, "the job could not be started (see above)");
 		goto out;

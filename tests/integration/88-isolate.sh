@@ -105,6 +105,26 @@ meta_is "$STATS status message" "execve failure"
 is "$(mv_ message)" 'execve("/box/no-such-program"): No such file or directory' \
 	"... with the message Judge0 matches (^execve\(.+\): No such file or directory$)"
 
+# ---- what a run leaves for the grader: isolate's rule, only files and directories ---------
+# A job plants a symlink where the grader will read its output, a FIFO that would block the
+# grader's read, a socket, a symlink 120 directories down (deeper than the walk holds open).
+iso -b "$B1" -p -s --run -- /bin/sh -c 'echo keep >/box/keep.txt; mkdir -p /box/sub; echo k >/box/sub/k
+	ln -s /etc/passwd /box/answer.txt; mkfifo /box/fifo; ln -s /etc /box/sub/etc
+	python3 -c "import socket; socket.socket(socket.AF_UNIX).bind(\"/box/sock\")" 2>/dev/null
+	d=/box; i=0; while [ $i -lt 120 ]; do d=$d/d; mkdir $d; i=$((i + 1)); done
+	ln -s /etc/shadow $d/deep-link; echo bottom >$d/bottom.txt'
+is "$rc" 0 "a run that leaves symlinks, a FIFO, a socket and a deep tree in the box"
+is "$(find "$BOX" ! -type f ! -type d | sed "s|^$BOX/||")" "" \
+	"... leaves nothing in the box but files and directories (isolate's rule)"
+is "$(cat "$BOX/keep.txt" "$BOX/sub/k" 2>&1)" "keep
+k" "... and its files are kept"
+is "$(find "$BOX" -name bottom.txt -exec cat {} + 2>&1)" "bottom" \
+	"... the file 120 levels down too (its deep directories moved up, not lost)"
+iso -b "$B1" -p -s --special-files --run -- /bin/sh -c 'ln -s /etc/passwd /box/kept-link; mkfifo /box/kept-fifo'
+is "$rc $(find "$BOX" -name 'kept-*' ! -type f | wc -l)" "0 2" "--special-files keeps them, as isolate's does"
+rm -f "$BOX/kept-link" "$BOX/kept-fifo"
+rm -rf "$BOX"/.jobrun-deep-* "$BOX/d" "$BOX/sub" "$BOX/keep.txt"
+
 # ---- errors and refusals --------------------------------------------------------------------
 iso -b "$B2" -M "$M" --run -- /bin/true
 is "$rc $(mv_ status)" "2 XX" "--run without --init: exit 2, status XX"
