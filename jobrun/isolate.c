@@ -978,6 +978,7 @@ static int cmd_run(struct iso *s, const struct jr_conf *conf, const char *rt, in
 	struct jr_err err;
 	char path[PATH_MAX + 8], why[512], *json = NULL, *meta = NULL;
 	int rc, st, in = -1, out = -1, errfd = -1, i;
+	bool admin;
 
 	if ((rc = lock_box(s, rt)))
 		return rc;
@@ -1017,11 +1018,15 @@ static int cmd_run(struct iso *s, const struct jr_conf *conf, const char *rt, in
 		goto out;
 	}
 	rc = -ENOMEM;
+	admin = jr_conf_profile(conf, "isolate") != NULL;
+	/* the built-in hpc profile: no CPU bandwidth limit, as isolate has none; the admin's
+	 * isolate profile: its own defaults, cpus included */
 	if (jr_strv_push(&a, "isolate") < 0 || push(&a, "--runtime-dir=%s", rt) < 0 ||
 	    push(&a, "--uid-range=%u:%u", s->ic->first_uid, s->ic->num_boxes) < 0 ||
-	    push(&a, "--profile=%s", jr_conf_profile(conf, "isolate") ? "isolate" : "hpc") < 0 ||
+	    push(&a, "--profile=%s", admin ? "isolate" : "hpc") < 0 ||
 	    push(&a, "--id=isolate-box-%u", s->box) < 0 ||
-	    push(&a, "--dir=%s/box", s->boxdir) < 0 || push(&a, "--cpus=unlimited") < 0 ||
+	    push(&a, "--dir=%s/box", s->boxdir) < 0 ||
+	    (!admin && push(&a, "--cpus=unlimited") < 0) ||
 	    (in >= 0 ? push(&a, "--stdin=/dev/fd/%d", in) : push(&a, "--stdin=/dev/stdin")) < 0)
 		goto nomem;
 	if ((out >= 0 ? push(&a, "--stdout=/dev/fd/%d", out) : push(&a, "--stdout=/dev/stdout")) < 0)
@@ -1067,7 +1072,7 @@ static int cmd_run(struct iso *s, const struct jr_conf *conf, const char *rt, in
 			fprintf(stderr, "Removed %zu special files from the box\n", n);
 	}
 	if (!hooks.json) { /* refused before the job: jobrun said why on stderr */
-		rc = die(s, "the job could not be started (see above)");
+		rc = die(s, "%s", hooks.error[0] ? hooks.error : "the job could not be started");
 		goto out;
 	}
 	json = apply_extra_time(s, hooks.json);

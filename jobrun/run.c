@@ -848,6 +848,15 @@ int jr_cmd_run(int argc, char **argv)
 	return jr_run_main(argc, argv, NULL);
 }
 
+/* Why no job ran: on stderr, or to a front, which says it its own way (isolate's meta file). */
+static void refused(struct jr_run_hooks *hooks, const char *prog, const struct jr_err *err)
+{
+	if (hooks)
+		snprintf(hooks->error, sizeof(hooks->error), "%s", err->msg);
+	else
+		fprintf(stderr, "%s: %s\n", prog, err->msg);
+}
+
 int jr_run_main(int argc, char **argv, struct jr_run_hooks *hooks)
 {
 	extern char **environ;
@@ -874,7 +883,9 @@ int jr_run_main(int argc, char **argv, struct jr_run_hooks *hooks)
 	ad.environ_ = environ;
 	if (jr_run_parse_cli(argc, argv, &spec, &ad.cli, environ, &err) < 0) {
 		status = !strcmp(err.msg, "help") ? 0 : 2;
-		if (status)
+		if (status && hooks)
+			refused(hooks, prog, &err);
+		else if (status)
 			fprintf(stderr, "%s: %s\n(jobrun run --help lists the options)\n",
 				prog, err.msg);
 		else
@@ -886,12 +897,13 @@ int jr_run_main(int argc, char **argv, struct jr_run_hooks *hooks)
 		ad.conf = hooks->conf;
 	if ((ad.conf == &conf && jr_conf_load(ad.cli.config, &conf, &err) < 0) ||
 	    jr_admission_start(&ad, &spec, &admit, &err) < 0) {
-		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		refused(hooks, prog, &err);
 		goto out;
 	}
 	status = 0;
 	if (geteuid() != 0) {
-		fprintf(stderr, "%s: must run as root (it creates namespaces and mounts)\n", prog);
+		jr_err_set(&err, EPERM, "must run as root (it creates namespaces and mounts)");
+		refused(hooks, prog, &err);
 		status = 2;
 		goto out;
 	}
@@ -905,32 +917,32 @@ int jr_run_main(int argc, char **argv, struct jr_run_hooks *hooks)
 	 * pidfd would then fail with ECHILD forever while the pidfd stays readable. */
 	signal(SIGCHLD, SIG_DFL);
 	if (mkdir(spec.runtime_dir, 0700) < 0 && errno != EEXIST) {
-		fprintf(stderr, "%s: cannot create %s: %s\n", prog, spec.runtime_dir,
-			strerror(errno));
+		jr_err_set(&err, errno, "cannot create %s", spec.runtime_dir);
+		refused(hooks, prog, &err);
 		status = 2;
 		goto out;
 	}
 	/* jobrun mounts and leases there by name: no job may be able to touch any part of it */
 	if (jr_cp_check_private_dir("--runtime-dir", spec.runtime_dir, &err) < 0) {
-		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		refused(hooks, prog, &err);
 		status = 2;
 		goto out;
 	}
 	/* where the result goes, resolved before the job can touch it; checked again at the end */
 	if (spec.result_path && (jr_cp_dest_init(&result, "--result", spec.result_path, &err) < 0 ||
 				 jr_cp_dest_check(&result, &err) < 0)) {
-		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		refused(hooks, prog, &err);
 		status = 2;
 		goto out;
 	}
 	if (spec.meta_path && (jr_cp_dest_init(&meta, "--meta", spec.meta_path, &err) < 0 ||
 			       jr_cp_dest_check(&meta, &err) < 0)) {
-		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		refused(hooks, prog, &err);
 		status = 2;
 		goto out;
 	}
 	if (hooks && hooks->tweak && hooks->tweak(&spec, hooks->arg, &err) < 0) {
-		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		refused(hooks, prog, &err);
 		status = 2;
 		goto out;
 	}

@@ -75,6 +75,7 @@ struct jr_run_hooks {
 	const struct jr_conf *conf; /* jobrun.conf as the caller read it (not read again); or NULL */
 	char *json;
 	int verdict;       /* enum jr_verdict, -1 when no job ran */
+	char error[JR_ERR_MAX]; /* why no job ran (not printed: the front says it) */
 };
 int jr_run_main(int argc, char **argv, struct jr_run_hooks *hooks);
 

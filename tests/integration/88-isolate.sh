@@ -300,6 +300,38 @@ printf 'isolate {\n num_boxes = none\n}\n' >"$T/broken.conf"
 like "$(grep '^config:' "$T/check.out")" "NO: .*broken.conf:2: num_boxes = none" \
 	"jobrun check: a broken jobrun.conf is a problem, with file and line"
 is "$rc" 1 "... and it exits 1"
+# the admin's isolate profile, through every layer: its defaults where the grader gives no limit,
+# the grader's own value raised or lowered within its maxima, refused above them (the reason in
+# the meta file, as XX)
+PCONF=$T/prof.conf
+printf 'runtime_dir = "%s"\nprofile isolate {\n defaults { memory = "48M" wall_time = "%ss" }\n maxima { memory = "96M" cpu_time = "20s" }\n}\nisolate {\n box_root = "%s"\n first_uid = %s\n num_boxes = 8\n}\n' \
+	"$T/rt" "$SLOW" "$CROOT" "$C_UID" >"$PCONF"
+CLEANUPS+=("\"$JOBRUN\" isolate --config=\"$PCONF\" -b 4 --cleanup")
+"$JOBRUN" isolate --config="$PCONF" -b 4 --init >/dev/null 2>&1
+pm() { # ARGS...: a run in box 4 under the isolate profile; its meta in $M
+	"$JOBRUN" isolate --config="$PCONF" -b 4 -p -s -M "$M" -d "$(dirname "$PROBE")" "$@" \
+		>/dev/null 2>"$T/err"
+	rc=$?
+}
+like "$("$JOBRUN" isolate --config="$PCONF" --check-config)" "profile=isolate" "--check-config names the isolate profile"
+pm --run -- "$PROBE" mem $((64 << 20))
+is "$rc $(mv_ status) $(mv_ cg-oom-killed)" "1 SG 1" "the profile's default memory (48M) holds when the grader gives none"
+pm --cg --cg-mem=$((90 << 10)) --run -- "$PROBE" mem $((64 << 20))
+is "$rc $(mv_ status)" "0 <absent>" "--cg-mem raises it within the profile's maximum"
+pm --cg --cg-mem=$((24 << 10)) --run -- "$PROBE" mem $((32 << 20))
+is "$rc $(mv_ status) $(mv_ cg-oom-killed)" "1 SG 1" "--cg-mem lowers it"
+pm --cg --cg-mem=$((200 << 10)) --run -- /bin/true
+is "$rc $(mv_ status)" "2 XX" "--cg-mem above the profile's maximum is refused (XX)"
+like "$(mv_ message)" "memory = 204800K is above the isolate profile's maximum 96M" "... the meta file says why"
+pm -t 30 --run -- /bin/true
+is "$rc $(mv_ status)" "2 XX" "-t above the profile's maximum CPU time is refused"
+like "$(mv_ message)" "cpu_time = 30.000s is above the isolate profile's maximum 20s" "... saying so"
+pm --run -- /bin/sleep $((5 * SLOW))
+is "$rc $(mv_ status) $(mv_ message)" "1 TO Time limit exceeded (wall clock)" \
+	"the profile's default wall time holds when the grader gives no -w"
+pm -w $((2 * SLOW)) --run -- /bin/sleep $((SLOW + SLOW / 2)).5
+is "$rc $(mv_ status)" "0 <absent>" "-w raises it"
+"$JOBRUN" isolate --config="$PCONF" -b 4 --cleanup
 printf 'isolate {\n first_uid = 1500000000\n}\n' >"$T/bad.conf"
 "$JOBRUN" isolate --config="$T/bad.conf" -b 3 --init >/dev/null 2>"$T/err"; rc=$?
 is "$rc" 2 "box uids that overlap the job uids are refused"
