@@ -647,7 +647,7 @@ struct walk {
 	int root_fd;            /* BOXDIR/box */
 	dev_t dev;
 	unsigned *moved;        /* the N of each .jobrun-deep-N made, in order */
-	size_t nmoved, cap, next;
+	size_t nmoved, cap;
 	unsigned counter;
 	size_t removed;
 	char *why;
@@ -745,6 +745,7 @@ static int remove_special_files(struct iso *s, size_t *removed, char *why, size_
 	struct walk w = { .root_fd = -1, .why = why, .whylen = whylen };
 	struct stat st;
 	char name[32];
+	size_t i;
 	int rc, fd;
 
 	w.root_fd = openat(s->box_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -759,8 +760,8 @@ static int remove_special_files(struct iso *s, size_t *removed, char *why, size_
 	rc = fd < 0 ? walk_fail(why, whylen, "cannot open the box: %s", strerror(errno))
 		    : walk_tree(&w, fd);
 	/* the directories moved up, each a tree of its own (which may move more) */
-	for (; rc == 0 && w.next < w.nmoved; w.next++) {
-		snprintf(name, sizeof(name), ".jobrun-deep-%u", w.moved[w.next]);
+	for (i = 0; rc == 0 && i < w.nmoved; i++) {
+		snprintf(name, sizeof(name), ".jobrun-deep-%u", w.moved[i]);
 		fd = openat(w.root_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		rc = fd < 0 ? walk_fail(why, whylen, "cannot open %s in the box: %s", name,
 					strerror(errno))
@@ -1061,7 +1062,7 @@ static int cmd_run(struct iso *s, const struct jr_conf *conf, const char *rt, in
 		if (jr_strv_push(&a, argv[i]) < 0)
 			goto nomem;
 	st = jr_run_main((int)a.n, a.v, &hooks);
-	if (!s->keep_special) {
+	if (hooks.json && !s->keep_special) { /* a job ran: what it left for the grader */
 		size_t n = 0;
 
 		if (remove_special_files(s, &n, why, sizeof(why)) < 0) {
